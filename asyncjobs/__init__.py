@@ -1,0 +1,48 @@
+"""asyncjobs: an asyncio client for HTTP job APIs.
+
+Submit, inspect, cancel, watch and wait for long-running jobs over one aiohttp session, with a
+reference job server and a test harness (:mod:`asyncjobs.testing`) to run it all on loopback.
+"""
+
+from ._exceptions import (
+    APIError,
+    AsyncJobsError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    JobCancelledError,
+    JobFailedError,
+    JobNotFoundError,
+    JobTimeoutError,
+    PermissionDeniedError,
+    ProtocolError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+    UnsupportedOperationError,
+)
+from ._models import CleanupResult, Job, JobStatus, QueueStats
+from ._version import __version__
+
+__all__ = [
+    "APIError",
+    "AsyncJobsError",
+    "AuthenticationError",
+    "BadRequestError",
+    "CleanupResult",
+    "ConflictError",
+    "Job",
+    "JobCancelledError",
+    "JobFailedError",
+    "JobNotFoundError",
+    "JobStatus",
+    "JobTimeoutError",
+    "PermissionDeniedError",
+    "ProtocolError",
+    "QueueStats",
+    "RateLimitError",
+    "ServerError",
+    "TransportError",
+    "UnsupportedOperationError",
+    "__version__",
+]

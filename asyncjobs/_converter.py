@@ -1,0 +1,253 @@
+"""JSON payloads to models and back: the one cattrs converter of asyncjobs (sans-I/O).
+
+``converter.structure(payload, Job)`` and friends work as usual with cattrs; the hot path
+(every SSE event becomes a :class:`Job`) calls :func:`job_from_native` directly, a hand-tuned
+structure function that the converter also uses for ``Job``. A payload that breaks the protocol
+raises :class:`ProtocolError` naming the offending field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import cattrs
+
+from ._exceptions import ProtocolError
+from ._models import CleanupResult, Job, JobStatus, QueueStats, status_from_word
+
+__all__ = [
+    "cleanup_result_from",
+    "converter",
+    "format_time",
+    "job_from_native",
+    "job_to_native",
+    "parse_time",
+    "queue_stats_from",
+]
+
+converter = cattrs.Converter()
+
+_NUMBER = (int, float)
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+# Snapshots of one job repeat its created_at and started_at in every event: parsing each string
+# once keeps the hot path (SSE event -> Job) cheap. Bounded: cleared when full.
+_TIME_CACHE: dict[str, datetime] = {}
+_TIME_CACHE_SIZE = 4096
+
+
+def parse_time(value: Any, field: str = "time") -> datetime | None:
+    """Parse an RFC 3339 time into a timezone-aware UTC datetime.
+
+    A time without an offset is taken as UTC. ``None`` stays ``None``.
+
+    Raises:
+        ProtocolError: the value is not a time; the message names ``field``.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        cached = _TIME_CACHE.get(value)
+        if cached is not None:
+            return cached
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ProtocolError(
+                f"field {field!r}: expected an RFC 3339 time, got {_describe(value)}"
+            ) from None
+        parsed = _as_utc(parsed)
+        if len(_TIME_CACHE) >= _TIME_CACHE_SIZE:
+            _TIME_CACHE.clear()
+        _TIME_CACHE[value] = parsed
+        return parsed
+    if isinstance(value, datetime):
+        return _as_utc(value)
+    raise ProtocolError(f"field {field!r}: expected an RFC 3339 time, got {_describe(value)}")
+
+
+def _as_utc(value: datetime) -> datetime:
+    tz = value.tzinfo
+    if tz is UTC:
+        return value
+    if tz is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def format_time(value: datetime | None) -> str | None:
+    """Format a datetime as RFC 3339 UTC with a ``Z`` suffix (None stays None)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    else:
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _bad(field: str, expected: str, value: Any) -> ProtocolError:
+    return ProtocolError(
+        f"job payload field {field!r}: expected {expected}, got {_describe(value)}"
+    )
+
+
+def job_from_native(payload: Any) -> Job:
+    """Build a :class:`Job` from a native-protocol job object (DESIGN.md section 2).
+
+    Unknown fields are kept in ``Job.raw`` (which is the payload itself); unknown status words
+    become ``JobStatus.UNKNOWN``.
+
+    Raises:
+        ProtocolError: the payload is not a job object; the message names the bad field.
+    """
+    if not isinstance(payload, dict):
+        raise ProtocolError(f"expected a job object, got {_describe(payload)}")
+    get = payload.get
+    job_id = get("id")
+    if type(job_id) is not str:
+        if type(job_id) is int:
+            job_id = str(job_id)
+        else:
+            raise _bad("id", "a string", job_id)
+    word = get("status")
+    if type(word) is not str:
+        raise _bad("status", "a string", word)
+    status = status_from_word(word)
+    progress = get("progress")
+    if progress is not None and type(progress) not in _NUMBER:
+        raise _bad("progress", "a number or null", progress)
+    name = get("name")
+    if name is not None and type(name) is not str:
+        raise _bad("name", "a string or null", name)
+    message = get("message")
+    if message is not None and type(message) is not str:
+        raise _bad("message", "a string or null", message)
+    error = get("error")
+    if error is not None and type(error) is not str:
+        raise _bad("error", "a string or null", error)
+    priority = get("priority")
+    if priority is not None and type(priority) is not int:
+        raise _bad("priority", "an integer or null", priority)
+    version = get("version")
+    if version is not None and type(version) is not int:
+        raise _bad("version", "an integer or null", version)
+    config = get("config")
+    if config is None:
+        config = {}
+    elif type(config) is not dict:
+        raise _bad("config", "an object", config)
+    created_at = get("created_at")
+    started_at = get("started_at")
+    completed_at = get("completed_at")
+    updated_at = get("updated_at")
+    return Job(
+        id=job_id,
+        status=status,
+        name=name,
+        progress=progress,
+        message=message,
+        result=get("result"),
+        error=error,
+        priority=priority,
+        config=config,
+        created_at=None if created_at is None else parse_time(created_at, "created_at"),
+        started_at=None if started_at is None else parse_time(started_at, "started_at"),
+        completed_at=None if completed_at is None else parse_time(completed_at, "completed_at"),
+        updated_at=None if updated_at is None else parse_time(updated_at, "updated_at"),
+        version=version,
+        raw=payload,
+    )
+
+
+def job_to_native(job: Job) -> dict[str, Any]:
+    """Turn a :class:`Job` into a native-protocol job object (the inverse of job_from_native)."""
+    return {
+        "id": job.id,
+        "name": job.name,
+        "status": job.status.value,
+        "progress": job.progress,
+        "message": job.message,
+        "result": job.result,
+        "error": job.error,
+        "priority": job.priority,
+        "config": dict(job.config),
+        "created_at": format_time(job.created_at),
+        "updated_at": format_time(job.updated_at),
+        "started_at": format_time(job.started_at),
+        "completed_at": format_time(job.completed_at),
+        "version": job.version,
+    }
+
+
+# Each QueueStats field and the names APIs use for it, first match wins.
+_STATS_NAMES: dict[str, tuple[str, ...]] = {
+    "total": ("total", "total_jobs"),
+    "pending": ("pending", "pending_jobs"),
+    "running": ("running", "running_jobs"),
+    "completed": ("completed", "completed_jobs"),
+    "failed": ("failed", "failed_jobs"),
+    "cancelled": ("cancelled", "cancelled_jobs"),
+    "active_workers": ("active_workers",),
+    "total_workers": ("total_workers",),
+}
+
+
+def _count(payload: Mapping[str, Any], *names: str) -> int | None:
+    """The first of ``names`` present in ``payload`` as an integer count, else None."""
+    for name in names:
+        value = payload.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, _NUMBER):
+            raise ProtocolError(f"field {name!r}: expected a count, got {_describe(value)}")
+        return int(value)
+    return None
+
+
+def queue_stats_from(payload: Any) -> QueueStats:
+    """Build :class:`QueueStats` from ``GET /stats`` (``total_jobs`` is read as ``total``).
+
+    Raises:
+        ProtocolError: the payload is not an object, or a count is not a number.
+    """
+    if not isinstance(payload, dict):
+        raise ProtocolError(f"expected a queue statistics object, got {_describe(payload)}")
+    counts = {field: _count(payload, *names) for field, names in _STATS_NAMES.items()}
+    return QueueStats(**counts, raw=payload)
+
+
+def cleanup_result_from(payload: Any) -> CleanupResult:
+    """Build :class:`CleanupResult` from a cleanup answer (``cleaned_jobs`` or ``removed_jobs``).
+
+    Raises:
+        ProtocolError: the payload has neither count.
+    """
+    if not isinstance(payload, dict):
+        raise ProtocolError(f"expected a cleanup result object, got {_describe(payload)}")
+    cleaned = _count(payload, "cleaned_jobs", "removed_jobs")
+    if cleaned is None:
+        raise ProtocolError(
+            f"cleanup answer has neither 'cleaned_jobs' nor 'removed_jobs': {_describe(payload)}"
+        )
+    return CleanupResult(cleaned_jobs=cleaned, raw=payload)
+
+
+converter.register_structure_hook(Job, lambda payload, _type: job_from_native(payload))
+converter.register_unstructure_hook(Job, job_to_native)
+converter.register_structure_hook(QueueStats, lambda payload, _type: queue_stats_from(payload))
+converter.register_structure_hook(
+    CleanupResult, lambda payload, _type: cleanup_result_from(payload)
+)
+converter.register_structure_hook(datetime, lambda value, _type: parse_time(value))
+converter.register_unstructure_hook(datetime, format_time)
+converter.register_structure_hook(JobStatus, lambda word, _type: status_from_word(word))

@@ -1,0 +1,165 @@
+"""The value types of asyncjobs: job status, job, queue statistics, cleanup result.
+
+Sans-I/O: nothing here knows about HTTP. Payloads become these types in :mod:`._converter`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+__all__ = ["CleanupResult", "Job", "JobStatus", "QueueStats", "status_from_word"]
+
+
+class JobStatus(enum.StrEnum):
+    """The state of a job, normalised across every API's vocabulary.
+
+    The values are the native protocol's words. ``UNKNOWN`` stands for a word no profile knows:
+    it is neither pending nor terminal, so a waiter keeps waiting.
+    """
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True for ``COMPLETED``, ``FAILED`` and ``CANCELLED``: the job will not change again."""
+        return self in _TERMINAL
+
+
+_TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+# Every status word of the APIs in shared/seeds (and their common spellings), lower-cased.
+_VOCABULARY: dict[str, JobStatus] = {
+    # pending
+    "pending": JobStatus.PENDING,
+    "queued": JobStatus.PENDING,
+    "scheduled": JobStatus.PENDING,
+    "not_started": JobStatus.PENDING,
+    "created": JobStatus.PENDING,
+    "submitted": JobStatus.PENDING,
+    "waiting": JobStatus.PENDING,
+    # running
+    "running": JobStatus.RUNNING,
+    "processing": JobStatus.RUNNING,
+    "started": JobStatus.RUNNING,
+    "in_progress": JobStatus.RUNNING,
+    "retry": JobStatus.RUNNING,
+    "retrying": JobStatus.RUNNING,
+    # completed
+    "completed": JobStatus.COMPLETED,
+    "complete": JobStatus.COMPLETED,
+    "success": JobStatus.COMPLETED,
+    "succeeded": JobStatus.COMPLETED,
+    "done": JobStatus.COMPLETED,
+    "finished": JobStatus.COMPLETED,
+    # failed
+    "failed": JobStatus.FAILED,
+    "failure": JobStatus.FAILED,
+    "error": JobStatus.FAILED,
+    "errored": JobStatus.FAILED,
+    # cancelled
+    "cancelled": JobStatus.CANCELLED,
+    "canceled": JobStatus.CANCELLED,
+    "revoked": JobStatus.CANCELLED,
+    "aborted": JobStatus.CANCELLED,
+    # our own word round-trips
+    "unknown": JobStatus.UNKNOWN,
+}
+# The exact words are looked up first, so the common case costs one dict lookup.
+_EXACT: dict[str, JobStatus] = {
+    **_VOCABULARY,
+    **{word.upper(): status for word, status in _VOCABULARY.items()},
+}
+
+
+def status_from_word(word: str, extra: Mapping[str, JobStatus] | None = None) -> JobStatus:
+    """Map a status word of any known API to a :class:`JobStatus`, case-insensitively.
+
+    Args:
+        word: The word the API sent, e.g. ``"SUCCESS"``, ``"processing"`` or ``"ABORTED"``.
+        extra: More words (lower-case keys) that take precedence, e.g. from a profile.
+
+    Returns:
+        The status; ``JobStatus.UNKNOWN`` for a word nobody knows (never an exception).
+    """
+    if extra:
+        found = extra.get(word.lower())
+        if found is not None:
+            return found
+    status = _EXACT.get(word)
+    if status is None:
+        status = _VOCABULARY.get(word.strip().lower().replace("-", "_").replace(" ", "_"))
+    return JobStatus.UNKNOWN if status is None else status
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class Job:
+    """One job as the server last reported it.
+
+    Attributes:
+        id: The job's id (always a string; integer ids of some APIs are converted).
+        status: The normalised status.
+        name: The job's name, or None.
+        progress: 0..100, or None when the API does not say.
+        message: The current step, human readable, or None.
+        result: The result (any JSON) once completed, else None.
+        error: The failure reason once failed, else None.
+        priority: 1 low, 2 normal, 3 high, 4 urgent; None when the API has no priorities.
+        config: What was submitted (empty when the API does not return it).
+        created_at, started_at, completed_at, updated_at: Timezone-aware UTC datetimes or None.
+        version: The server's change counter for this state, or None when the API has none.
+        raw: The whole payload as received (not compared by ``==``).
+    """
+
+    id: str
+    status: JobStatus
+    name: str | None = None
+    progress: float | None = None
+    message: str | None = None
+    result: Any = attrs.field(default=None, hash=False)
+    error: str | None = None
+    priority: int | None = None
+    config: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    updated_at: datetime | None = None
+    version: int | None = None
+    raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the job is completed, failed or cancelled."""
+        return self.status.is_terminal
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class QueueStats:
+    """Queue statistics (``GET /stats``); a count the API does not report is None."""
+
+    total: int | None = None
+    pending: int | None = None
+    running: int | None = None
+    completed: int | None = None
+    failed: int | None = None
+    cancelled: int | None = None
+    active_workers: int | None = None
+    total_workers: int | None = None
+    raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class CleanupResult:
+    """The answer to a cleanup: how many finished jobs were deleted."""
+
+    cleaned_jobs: int
+    raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)

@@ -1,0 +1,271 @@
+"""A sans-I/O Server-Sent Events decoder: bytes in, events out.
+
+It implements the WHATWG HTML "event stream interpretation" rules
+(https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation)
+for any chunking of the byte stream, and it is written for speed: it sits on the hot path of
+every job update the client receives.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from typing import Any
+
+import attrs
+
+from ._exceptions import ProtocolError
+
+__all__ = ["SSEDecoder", "ServerSentEvent"]
+
+_utf8_decode = codecs.utf_8_decode
+
+
+@attrs.frozen
+class ServerSentEvent:
+    """One dispatched Server-Sent Event.
+
+    Attributes:
+        event: The event type; ``"message"`` when the stream set none (or an empty one).
+        data: The data lines of the event joined with ``"\\n"``.
+        id: The last event ID as of this event's dispatch: the ``id`` of this event, or of the
+            latest earlier one that set it (``""`` when none did or an empty ``id`` reset it).
+        retry: The reconnection time in milliseconds that this event's own block set with a
+            valid ``retry`` field, else None.
+    """
+
+    event: str = "message"
+    data: str = ""
+    id: str = ""
+    retry: int | None = None
+
+    def json(self) -> Any:
+        """Return ``data`` parsed as JSON.
+
+        Raises:
+            json.JSONDecodeError: ``data`` is not valid JSON (a ``ValueError``).
+        """
+        return json.loads(self.data)
+
+
+class SSEDecoder:
+    """Decode a ``text/event-stream`` byte stream into :class:`ServerSentEvent` objects.
+
+    The decoder does no I/O: hand it the bytes as they arrive, in chunks of any size and split
+    anywhere (between ``\\r`` and ``\\n``, inside a UTF-8 sequence), and it returns the events each
+    chunk completed. It follows the WHATWG event-stream rules: LF, CRLF and CR line endings
+    (mixed too), one leading byte order mark ignored at the start of the stream, ``:`` comments,
+    invalid UTF-8 replaced by U+FFFD, ``id`` values containing NUL ignored, ``retry`` values that
+    are not all ASCII digits ignored, blocks without ``data`` not dispatched, and an event
+    dispatched as soon as the blank line that ends it arrives.
+
+    Example::
+
+        decoder = SSEDecoder()
+        async for chunk in response.content.iter_any():
+            for event in decoder.feed(chunk):
+                handle(event.json())
+        decoder.close()  # end of stream: the unfinished event, if any, is dropped
+
+    Args:
+        max_event_size: The longest line, and the longest ``data`` of one event, that the decoder
+            accepts, in characters (bytes, for ASCII text). A stream that outgrows it raises
+            :class:`~asyncjobs.ProtocolError` instead of growing memory without bound.
+    """
+
+    __slots__ = (
+        "_bom",
+        "_data",
+        "_event",
+        "_event_retry",
+        "_id_buffer",
+        "_last_event_id",
+        "_line",
+        "_line_size",
+        "_max_event_size",
+        "_pending",
+        "_pending_size",
+        "_retry",
+        "_skip_lf",
+    )
+
+    def __init__(self, *, max_event_size: int = 1_048_576) -> None:
+        if max_event_size < 1:
+            raise ValueError(f"max_event_size must be at least 1, got {max_event_size!r}")
+        self._max_event_size = max_event_size
+        self._last_event_id = ""
+        self._retry: int | None = None
+        self._id_buffer = ""
+        self._reset_stream()
+
+    def _reset_stream(self) -> None:
+        self._pending = b""  # an incomplete UTF-8 sequence at the end of the last chunk
+        self._bom = True  # no character of the stream decoded yet: a BOM may still come
+        self._skip_lf = False  # the last chunk ended with CR: a LF starting the next one is its pair
+        self._line: list[str] = []  # pieces of the unterminated last line
+        self._line_size = 0
+        self._data: list[str] = []  # data lines of the event being built
+        self._pending_size = 0  # an upper bound of len("\n".join(self._data)) + 1
+        self._event = ""
+        self._event_retry: int | None = None
+        # The last event ID buffer of the spec; on a reused decoder it starts from the last
+        # dispatched ID, so that events of the new connection carry it like the reconnect did.
+        self._id_buffer = self._last_event_id
+
+    @property
+    def last_event_id(self) -> str:
+        """The last event ID as of the last dispatch: what a reconnect sends as ``Last-Event-ID``.
+
+        A block that sets ``id`` without ``data`` still updates it when its blank line arrives
+        (the spec's last event ID string), but an unfinished block does not.
+        """
+        return self._last_event_id
+
+    @property
+    def retry(self) -> int | None:
+        """The last valid ``retry`` value seen (milliseconds), or None if there was none."""
+        return self._retry
+
+    def close(self) -> list[ServerSentEvent]:
+        """Signal the end of the stream.
+
+        The unfinished event, if any, is dropped (the spec never dispatches an event that its
+        blank line did not end), as are the unterminated line and any incomplete UTF-8 sequence.
+        ``last_event_id`` and ``retry`` are kept, so the decoder can be reused for the next
+        connection of a reconnect: feed it that connection's bytes as a new stream (a byte order
+        mark may start it again).
+
+        Returns:
+            An empty list: the end of the stream never completes an event. It is returned so that
+            a caller can treat ``close()`` like a final ``feed()``.
+        """
+        self._reset_stream()
+        return []
+
+    def feed(self, chunk: bytes | bytearray | memoryview) -> list[ServerSentEvent]:
+        """Decode the next chunk of the stream.
+
+        Args:
+            chunk: The next bytes of the stream, of any length (empty is fine).
+
+        Returns:
+            The events this chunk completed, in stream order; often empty.
+
+        Raises:
+            ProtocolError: A line, or the data of one event, is longer than ``max_event_size``.
+        """
+        if self._pending:
+            chunk = self._pending + chunk
+        text, consumed = _utf8_decode(chunk, "replace", False)
+        self._pending = bytes(chunk[consumed:]) if consumed != len(chunk) else b""
+        if not text:
+            return []
+        if self._bom:
+            self._bom = False
+            if text[0] == "\ufeff":
+                text = text[1:]
+                if not text:
+                    return []
+        if self._skip_lf:
+            self._skip_lf = False
+            if text[0] == "\n":
+                text = text[1:]
+                if not text:
+                    return []
+        if "\r" in text:
+            if text[-1] == "\r":
+                self._skip_lf = True
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+
+        limit = self._max_event_size
+        lines = text.split("\n")
+        line = self._line
+        if len(lines) == 1:
+            # No line ended: buffer the piece (a list, so a long line fed in small chunks
+            # costs linear time, not quadratic).
+            line.append(text)
+            self._line_size += len(text)
+            if self._line_size > limit:
+                raise ProtocolError(
+                    f"SSE line too large: an unterminated line grew past max_event_size="
+                    f"{limit} characters; raise max_event_size if the server's events are "
+                    f"this large"
+                )
+            return []
+        check = len(text) + self._line_size + self._pending_size > limit
+        if line:
+            line.append(lines[0])
+            lines[0] = "".join(line)
+            self._line = line = []
+        last = lines.pop()
+        if last:
+            line.append(last)
+        self._line_size = len(last)
+        if check:
+            longest = max(max(map(len, lines)), len(last))
+            if longest > limit:
+                raise ProtocolError(
+                    f"SSE line too large: a line of {longest} characters is past "
+                    f"max_event_size={limit}; raise max_event_size if the server's events are "
+                    f"this large"
+                )
+
+        events: list[ServerSentEvent] = []
+        dispatch = events.append
+        data = self._data
+        event = self._event
+        id_buffer = self._id_buffer
+        last_event_id = self._last_event_id
+        event_retry = self._event_retry
+        for line_ in lines:
+            if not line_:
+                last_event_id = id_buffer
+                if data:
+                    value = "\n".join(data)
+                    if check and len(value) > limit:
+                        raise ProtocolError(_event_too_large(len(value), limit))
+                    dispatch(ServerSentEvent(event or "message", value, id_buffer, event_retry))
+                    data = []
+                event = ""
+                event_retry = None
+            elif line_.startswith("data:"):
+                data.append(line_[6:] if line_[5:6] == " " else line_[5:])
+            elif line_.startswith("id:"):
+                value = line_[4:] if line_[3:4] == " " else line_[3:]
+                if "\0" not in value:
+                    id_buffer = value
+            elif line_.startswith("event:"):
+                event = line_[7:] if line_[6:7] == " " else line_[6:]
+            elif line_[0] != ":":
+                name, _, value = line_.partition(":")
+                if value[:1] == " ":
+                    value = value[1:]
+                if name == "data":
+                    data.append(value)
+                elif name == "id":
+                    if "\0" not in value:
+                        id_buffer = value
+                elif name == "event":
+                    event = value
+                elif name == "retry" and value.isascii() and value.isdigit():
+                    self._retry = event_retry = int(value)
+        self._data = data
+        self._event = event
+        self._id_buffer = id_buffer
+        self._last_event_id = last_event_id
+        self._event_retry = event_retry
+        if data:
+            size = sum(map(len, data)) + len(data)
+            if size - 1 > limit:
+                raise ProtocolError(_event_too_large(size - 1, limit))
+            self._pending_size = size
+        else:
+            self._pending_size = 0
+        return events
+
+
+def _event_too_large(size: int, limit: int) -> str:
+    return (
+        f"SSE event too large: its data grew to {size} characters, past max_event_size={limit}; "
+        f"raise max_event_size if the server's events are this large"
+    )
