@@ -1,0 +1,57 @@
+"""The registry of API shapes the reference server can serve besides the native protocol.
+
+Each name is a built-in client profile's name; ``create_app(profile=...)`` and
+``JobServer(profile=...)`` take it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ._shape_base import Shape
+from ._shape_compileo import CompileoShape
+from ._shape_dataiku import DataikuShape
+from ._shape_fiddler import FiddlerShape
+from ._shape_job_management import JobManagementShape
+from ._shape_mammoth import MammothShape
+
+__all__ = ["NATIVE_BASE_PATH", "SHAPES", "base_path_for", "get_shape"]
+
+NATIVE_BASE_PATH = "/api/v1"
+"""Where the native routes are mounted."""
+
+SHAPES: Mapping[str, type[Shape]] = {
+    shape.name: shape
+    for shape in (CompileoShape, JobManagementShape, MammothShape, FiddlerShape, DataikuShape)
+}
+"""Every shape by profile name (``native`` is served by the native routes, not a shape)."""
+
+
+def get_shape(profile: str) -> type[Shape] | None:
+    """The shape serving ``profile``; None for ``"native"``.
+
+    Raises:
+        ValueError: no such profile (the message lists the known ones).
+    """
+    if profile == "native":
+        return None
+    shape = SHAPES.get(profile)
+    if shape is None:
+        known = ", ".join(repr(name) for name in ("native", *SHAPES))
+        raise ValueError(f"profile: the server cannot serve {profile!r}; known: {known}")
+    return shape
+
+
+def base_path_for(profile: str, options: Mapping[str, Any] | None = None) -> str:
+    """The path of the base URL a client of ``profile`` is given (e.g. ``/api/v2``).
+
+    Raises:
+        ValueError: an unknown profile, or options the profile's shape does not take.
+    """
+    shape = get_shape(profile)
+    if shape is None:
+        if options:
+            raise ValueError("profile_options: the 'native' profile takes no options")
+        return NATIVE_BASE_PATH
+    return shape.base_path(shape.check_options(options))
