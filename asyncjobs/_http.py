@@ -1,0 +1,515 @@
+"""The request pipeline: the one place asyncjobs talks HTTP.
+
+:class:`HTTPClient` owns (or borrows) the aiohttp session and turns an *operation* of the
+client's profile into a request: it builds the URL (each path parameter one encoded segment),
+adds auth and default headers, bounds the request with the client's timeout, follows redirects
+itself (credentials never go to another origin), retries what is safe to repeat per the
+:class:`RetryPolicy`, honours a shared ``Retry-After`` pause, and maps every failure onto the
+exception tree. aiohttp's exceptions are translated at this boundary, by
+:func:`._response.translate_error`, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json as _json
+import logging
+import time
+from collections.abc import AsyncIterator, Collection, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, Final
+
+import aiohttp
+import attrs
+from multidict import CIMultiDict
+from yarl import URL
+
+from ._exceptions import (
+    APIError,
+    ProtocolError,
+    TransportError,
+    UnsupportedOperationError,
+)
+from ._pause import PauseGate
+from ._profiles import Profile, Route
+from ._response import Response, api_error, nothing_sent, translate_error
+from ._retry import RetryPolicy, parse_retry_after
+from ._urls import build_url, fill_path
+from ._version import __version__
+
+__all__ = ["MAX_REDIRECTS", "UNSET", "HTTPClient", "Response", "translate_error"]
+
+logger = logging.getLogger("asyncjobs")
+
+
+class _Unset(enum.Enum):
+    UNSET = "UNSET"
+
+
+UNSET: Final = _Unset.UNSET
+"""The default of ``timeout=`` in :meth:`HTTPClient.request`: the client's own timeout."""
+
+MAX_REDIRECTS: Final = 10
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_PAUSE_STATUSES = frozenset({429, 503})
+
+
+class HTTPClient:
+    """Requests and streams for one client: session, URLs, auth, timeouts, retries, errors.
+
+    Args:
+        base_url: The encoded base URL, without a trailing ``/``.
+        profile: The API's profile.
+        token: The credential sent as the profile says, or None.
+        headers: Extra headers for every request (credentials included: they are never sent
+            to another origin on a redirect).
+        session: A caller-owned session (never closed here), or None to own one, created
+            lazily inside the running loop.
+        timeout: Seconds for one ordinary request, start to end; None for no limit.
+        retry: The retry policy.
+        max_connections: The owned session's connection limit.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        profile: Profile,
+        token: str | None,
+        headers: Mapping[str, str] | None,
+        session: aiohttp.ClientSession | None,
+        timeout: float | None,
+        retry: RetryPolicy,
+        max_connections: int,
+    ) -> None:
+        self.base_url = base_url
+        self.profile = profile
+        self.timeout = timeout
+        self.retry = retry
+        self._origin = URL(base_url).origin()
+        self._session = session
+        self._owns_session = session is None
+        self._max_connections = max_connections
+        self._closed = False
+        self._gate = PauseGate()
+        # Sent everywhere: identification and the profile's fixed headers.
+        self._plain_headers: CIMultiDict[str] = CIMultiDict(
+            {"User-Agent": f"asyncjobs/{__version__}"}
+        )
+        self._plain_headers.update(profile.headers)
+        # Sent to the base URL's origin only.
+        self._credentials: CIMultiDict[str] = CIMultiDict(headers or {})
+        if token is not None:
+            self._credentials.update(profile.auth_headers(token))
+
+    def __repr__(self) -> str:
+        return f"HTTPClient(base_url={self.base_url!r}, profile={self.profile.name!r})"
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`aclose` was called."""
+        return self._closed
+
+    @property
+    def owns_session(self) -> bool:
+        """True when the session is the client's own (and closed with it)."""
+        return self._owns_session
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError("Client is closed: create a new Client to make more requests")
+        session = self._session
+        if session is None:
+            session = self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._max_connections),
+                timeout=aiohttp.ClientTimeout(total=None),
+            )
+            # aiohttp silently repeats a GET or DELETE once when the connection drops; the
+            # RetryPolicy is the one authority on repeats (attempts=1 means one), and only it
+            # knows when a repeated cancel's 409 or delete's 404 may mean success.
+            if hasattr(session, "_retry_connection"):
+                session._retry_connection = False
+        elif session.closed:
+            raise RuntimeError("the aiohttp session given to Client(session=...) is closed")
+        return session
+
+    async def aclose(self) -> None:
+        """Close the session if the client owns it; later requests raise RuntimeError."""
+        if self._closed:
+            return
+        self._closed = True
+        session, self._session = self._session, None
+        if self._owns_session and session is not None:
+            await session.close()
+
+    # -- the shared pause ----------------------------------------------------------------
+
+    def pause(self, seconds: float, *, status: int = 429) -> None:
+        """Hold every request and stream opening of this client for ``seconds`` from now.
+
+        Called when a 429 or 503 carries ``Retry-After``; a later, shorter pause never
+        shortens one already set.
+        """
+        self._gate.pause(seconds, status=status)
+
+    def paused_for(self) -> float:
+        """Seconds left of the current pause (0 when not paused)."""
+        return self._gate.remaining()
+
+    async def wait_if_paused(self) -> None:
+        """Wait until the server's ``Retry-After`` pause (if any) is over."""
+        await self._gate.wait()
+
+    # -- building requests ---------------------------------------------------------------
+
+    def _route(self, operation: str) -> Route:
+        route = self.profile.routes.get(operation)
+        if route is None:
+            raise UnsupportedOperationError(self.profile.name, operation)
+        return route
+
+    def _headers(self, call: Mapping[str, str] | None, *, credentials: bool) -> CIMultiDict[str]:
+        headers = CIMultiDict(self._plain_headers)
+        if credentials:
+            headers.update(self._credentials)
+        if call:
+            for name, value in call.items():
+                if credentials or name not in self._credentials:
+                    headers[name] = value
+        return headers
+
+    def url_for(
+        self,
+        operation: str,
+        *,
+        path_params: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> URL:
+        """The full URL of ``operation`` (for logging or for callers that need it).
+
+        Raises:
+            UnsupportedOperationError: the profile has no such operation.
+        """
+        route = self._route(operation)
+        return build_url(self.base_url, fill_path(route.path, path_params), params)
+
+    async def _send(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: URL,
+        *,
+        data: bytes | None,
+        call_headers: Mapping[str, str],
+        client_timeout: aiohttp.ClientTimeout,
+    ) -> aiohttp.ClientResponse:
+        """Send, following redirects by hand: credentials go only to the base URL's origin."""
+        credentials = True
+        headers = dict(call_headers)
+        for _ in range(MAX_REDIRECTS + 1):
+            response = await session.request(
+                method,
+                url,
+                data=data,
+                headers=self._headers(headers, credentials=credentials),
+                allow_redirects=False,
+                raise_for_status=False,
+                timeout=client_timeout,
+            )
+            location = response.headers.get("Location")
+            if response.status not in _REDIRECT_STATUSES or location is None:
+                return response
+            response.release()
+            target = self._redirect_target(url, location, method)
+            if credentials and target.origin() != self._origin:
+                credentials = False
+                logger.debug("redirect to another origin: credentials are not sent there")
+            status = response.status
+            if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
+                method, data = "GET", None
+                headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+            logger.debug("following %d redirect to %s", status, target.with_query(None))
+            url = target
+        raise ProtocolError(f"more than {MAX_REDIRECTS} redirects from {method} {url.path}")
+
+    @staticmethod
+    def _redirect_target(url: URL, location: str, method: str) -> URL:
+        try:
+            encoded = location.isascii() and " " not in location
+            target = url.join(URL(location, encoded=encoded))
+        except ValueError:
+            target = None
+        if target is None or target.scheme not in ("http", "https") or not target.host:
+            raise ProtocolError(
+                f"refusing to follow a redirect from {method} {url.path} to {location!r}: "
+                "expected an http(s) URL"
+            )
+        return target
+
+    # -- requests ------------------------------------------------------------------------
+
+    async def request(
+        self,
+        operation: str,
+        *,
+        path_params: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | _Unset | None = UNSET,  # noqa: ASYNC109
+        idempotent: bool | None = None,
+        tolerate_after_retry: Collection[int] = (),
+    ) -> Response:
+        """Perform ``operation`` and return its complete 2xx answer.
+
+        Args:
+            operation: A profile operation, e.g. ``"get"``.
+            path_params: Values of the route's placeholders (each one encoded path segment).
+            params: Query parameters (an :class:`~._urls.Encoded` value is used verbatim).
+            json: A JSON body, or None for none.
+            headers: Extra headers for this request.
+            timeout: Seconds for one attempt, start to end (default: the client's timeout;
+                None: no limit). A long poll passes its poll timeout plus a margin.
+            idempotent: Whether the request may be repeated; None: as the route says.
+            tolerate_after_retry: Error statuses returned (not raised) when an earlier attempt
+                may have reached the server (its connection broke after sending): the 409 of a
+                repeated cancel or the 404 of a repeated delete may mean the first one worked,
+                which the caller then checks.
+
+        Returns:
+            The answer, body read: 2xx, or a status of ``tolerate_after_retry`` after an
+            uncertain attempt (``Response.attempts > 1``).
+
+        Raises:
+            UnsupportedOperationError: the profile has no such operation.
+            APIError: a non-2xx answer (the subclass for its status), after retries.
+            TransportError: no answer (refused, reset, timed out), after retries.
+            ProtocolError: a broken answer or redirect.
+            RuntimeError: the client is closed.
+        """
+        route = self._route(operation)
+        method = route.method
+        path = fill_path(route.path, path_params)
+        url = build_url(self.base_url, path, params)
+        data = None
+        call_headers = dict(headers or {})
+        if json is not None:
+            data = _json.dumps(json, separators=(",", ":"), ensure_ascii=False).encode()
+            call_headers.setdefault("Content-Type", "application/json")
+        safe = route.safe if idempotent is None else idempotent
+        limit = self.timeout if isinstance(timeout, _Unset) else timeout
+        policy = self.retry
+        started = time.monotonic()
+        attempt = 0
+        uncertain = False  # an earlier attempt may have been handled by the server
+        while True:
+            attempt += 1
+            await self._gate.wait_within(
+                started=started, budget=policy.max_total, method=method, path=path
+            )
+            try:
+                response = await self._attempt(
+                    method, url, path, data=data, call_headers=call_headers, limit=limit
+                )
+            except TransportError as exc:
+                if (
+                    attempt < policy.attempts
+                    and policy.retry_connection_errors
+                    and (safe or nothing_sent(exc.__cause__))
+                ):
+                    delay = policy.backoff(attempt)
+                    if time.monotonic() - started + delay <= policy.max_total:
+                        logger.debug(
+                            "retrying %s %s in %.2f s after %s (attempt %d of %d)",
+                            method,
+                            path,
+                            delay,
+                            exc,
+                            attempt + 1,
+                            policy.attempts,
+                        )
+                        uncertain = uncertain or not nothing_sent(exc.__cause__)
+                        await asyncio.sleep(delay)
+                        continue
+                raise
+            response = attrs.evolve(response, operation=operation, attempts=attempt)
+            status = response.status
+            if 200 <= status < 300 or (uncertain and status in tolerate_after_retry):
+                return response
+            retry_after = parse_retry_after(response.headers)
+            if retry_after is not None and status in _PAUSE_STATUSES:
+                self.pause(retry_after, status=status)
+            if safe and attempt < policy.attempts and policy.retries_status(status):
+                delay = retry_after if retry_after is not None else policy.backoff(attempt)
+                if time.monotonic() - started + delay <= policy.max_total:
+                    logger.debug(
+                        "retrying %s %s in %.2f s after %d (attempt %d of %d)",
+                        method,
+                        path,
+                        delay,
+                        status,
+                        attempt + 1,
+                        policy.attempts,
+                    )
+                    await asyncio.sleep(delay)
+                    continue
+            raise self.error_for(response, path_params=path_params, retry_after=retry_after)
+
+    async def _attempt(
+        self,
+        method: str,
+        url: URL,
+        path: str,
+        *,
+        data: bytes | None,
+        call_headers: Mapping[str, str],
+        limit: float | None,
+    ) -> Response:
+        session = self._get_session()
+        begun = time.monotonic()
+        client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=limit)
+        try:
+            async with asyncio.timeout(limit):
+                raw = await self._send(
+                    session,
+                    method,
+                    url,
+                    data=data,
+                    call_headers=call_headers,
+                    client_timeout=client_timeout,
+                )
+                async with raw:
+                    body = await raw.read()
+        except aiohttp.ClientError as exc:
+            logger.debug("%s %s failed: %r", method, path, exc)
+            raise translate_error(exc, method=method, path=path) from exc
+        except TimeoutError as exc:
+            logger.debug("%s %s timed out after %s s", method, path, limit)
+            raise TransportError(
+                f"no complete answer to {method} {path} within {limit} s (the client's timeout)"
+            ) from exc
+        logger.debug(
+            "%s %s -> %d (%.1f ms)", method, path, raw.status, (time.monotonic() - begun) * 1000
+        )
+        return Response(raw.status, raw.headers, body, method=method, path=path)
+
+    def error_for(
+        self,
+        response: Response,
+        *,
+        path_params: Mapping[str, str] | None = None,
+        retry_after: float | None = None,
+    ) -> APIError:
+        """The :class:`APIError` subclass instance describing a non-2xx ``response``."""
+        return api_error(
+            response,
+            profile=self.profile,
+            base_url=self.base_url,
+            path_params=path_params,
+            retry_after=retry_after,
+        )
+
+    # -- streams -------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        operation: str,
+        *,
+        path_params: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        method: str | None = None,
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """Open a streaming answer (an SSE stream) of ``operation``; no retries, no total timeout.
+
+        The connection and the wait for the response headers are bounded by the client's
+        timeout; reading the body is not (detecting a stalled stream is the caller's job).
+        aiohttp errors raised while the caller reads the body inside the block come out as
+        :class:`TransportError`. The connection is released on exit, cancellation included.
+
+        Args:
+            operation: A profile operation, e.g. ``"events"``.
+            path_params: Values of the route's placeholders.
+            params: Query parameters (an :class:`~._urls.Encoded` value is used verbatim).
+            json: A JSON body, or None.
+            headers: Extra headers (``Accept: text/event-stream`` unless given, and e.g.
+                ``Last-Event-ID``).
+            method: Overrides the route's method.
+
+        Yields:
+            The aiohttp response, status 2xx, body unread.
+
+        Raises:
+            UnsupportedOperationError: the profile has no such operation.
+            APIError: a non-2xx answer, raised before yielding (so 404, 405, 406 and 501 can be
+                taken as "not offered").
+            TransportError: no answer, or the stream broke while being read.
+            RuntimeError: the client is closed.
+        """
+        route = self._route(operation)
+        verb = (method or route.method).upper()
+        path = fill_path(route.path, path_params)
+        url = build_url(self.base_url, path, params)
+        call_headers = {"Accept": "text/event-stream", **(headers or {})}
+        data = None
+        if json is not None:
+            data = _json.dumps(json, separators=(",", ":"), ensure_ascii=False).encode()
+            call_headers.setdefault("Content-Type", "application/json")
+        await self.wait_if_paused()
+        session = self._get_session()
+        client_timeout = aiohttp.ClientTimeout(
+            total=None, connect=None, sock_connect=self.timeout, sock_read=None
+        )
+        try:
+            async with asyncio.timeout(self.timeout):
+                raw = await self._send(
+                    session,
+                    verb,
+                    url,
+                    data=data,
+                    call_headers=call_headers,
+                    client_timeout=client_timeout,
+                )
+        except aiohttp.ClientError as exc:
+            raise translate_error(exc, method=verb, path=path) from exc
+        except TimeoutError as exc:
+            raise TransportError(
+                f"no answer to {verb} {path} within {self.timeout} s (the client's timeout)"
+            ) from exc
+        logger.debug("%s %s -> %d (stream)", verb, path, raw.status)
+        try:
+            if not 200 <= raw.status < 300:
+                await self._raise_for_stream(raw, operation, verb, path, path_params)
+            try:
+                yield raw
+            except aiohttp.ClientError as exc:
+                raise translate_error(exc, method=verb, path=path) from exc
+        finally:
+            if raw.content.at_eof():
+                raw.release()
+            else:
+                raw.close()
+
+    async def _raise_for_stream(
+        self,
+        raw: aiohttp.ClientResponse,
+        operation: str,
+        method: str,
+        path: str,
+        path_params: Mapping[str, str] | None,
+    ) -> None:
+        try:
+            async with asyncio.timeout(self.timeout):
+                body = await raw.read()
+        except (aiohttp.ClientError, TimeoutError):
+            body = b""
+        response = Response(
+            raw.status, raw.headers, body, operation=operation, method=method, path=path
+        )
+        retry_after = parse_retry_after(raw.headers)
+        if retry_after is not None and raw.status in _PAUSE_STATUSES:
+            self.pause(retry_after, status=raw.status)
+        raise self.error_for(response, path_params=path_params, retry_after=retry_after)

@@ -1,0 +1,479 @@
+"""Profiles: where each operation of a job API lives and how its payloads become models (sans-I/O).
+
+A :class:`Profile` is data (a name, the routes, the auth scheme, the transports offered, default
+headers) plus small hooks, methods that a subclass overrides for whatever differs between APIs:
+how a payload becomes a :class:`Job`, how a list page or a batch answer reads, how an error body
+reads, which query parameters an operation takes. The defaults implement the native protocol
+(DESIGN.md section 2) and are lenient where that costs nothing (a bare JSON array is a list page,
+an answer that is only an id or a message makes the client read the job).
+
+A new API in a few lines::
+
+    class TasksProfile(Profile):
+        def parse_job(self, payload):
+            return Job(id=payload["uuid"], status=status_from_word(payload["state"]), raw=payload)
+
+    tasks = TasksProfile(
+        name="tasks",
+        routes={"get": "GET /tasks/{job_id}", "cancel": "POST /tasks/{job_id}/abort"},
+        auth="header:X-Token",
+        transports=("poll",),
+    )
+    client = Client("https://tasks.example/api", token="...", profile=tasks)
+
+``attrs.evolve(profile, name=..., routes=...)`` derives one profile from another.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, TypeAlias
+
+import attrs
+
+from ._converter import cleanup_result_from, job_from_native, queue_stats_from
+from ._error_bodies import error_fields
+from ._exceptions import ProtocolError
+from ._models import CleanupResult, Job, JobStatus, QueueStats
+from ._urls import encode_ids
+
+__all__ = [
+    "NATIVE",
+    "OPERATIONS",
+    "PROFILES",
+    "Profile",
+    "Route",
+    "Transport",
+    "get_profile",
+]
+
+Transport: TypeAlias = Literal["sse", "long-poll", "poll"]
+"""A way to follow a job: a Server-Sent Events stream, a long poll, or interval polling."""
+
+OPERATIONS = frozenset(
+    {
+        "submit",  # create a job
+        "get",  # read one job
+        "get_many",  # read many jobs in one request
+        "list",  # list jobs, page by page
+        "cancel",
+        "restart",
+        "delete",
+        "log",  # the job's log, as text
+        "poll",  # long poll: answers when the job changes
+        "events",  # SSE stream of one job
+        "events_many",  # SSE stream of many jobs, ids in the query
+        "events_many_post",  # the same, ids in a JSON body
+        "stats",
+        "cleanup",
+    }
+)
+"""The operation names a profile routes (the keys of :attr:`Profile.routes`)."""
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_METHOD = re.compile(r"[A-Z]+")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _upper(value: str) -> str:
+    return value.upper()
+
+
+def _check_method(instance: Route, attribute: attrs.Attribute[str], value: str) -> None:
+    if not _METHOD.fullmatch(value):
+        raise ValueError(f"Route method must be an HTTP method such as 'GET', got {value!r}")
+
+
+def _check_path(instance: Route, attribute: attrs.Attribute[str], value: str) -> None:
+    if not value.startswith("/") or "?" in value or "#" in value:
+        raise ValueError(
+            f"Route path must start with '/' and have no query or fragment, got {value!r}"
+        )
+
+
+@attrs.frozen
+class Route:
+    """Where an operation lives: an HTTP method and a path template under the base URL.
+
+    Attributes:
+        method: The HTTP method, e.g. ``"POST"``.
+        path: The path after the base URL, with placeholders such as ``{job_id}`` that are each
+            filled with one percent-encoded path segment, e.g. ``"/jobs/{job_id}/cancel"``.
+        idempotent: Whether the request may be repeated safely (so the retry policy may repeat
+            it); None means "by method": GET, HEAD, OPTIONS, PUT and DELETE are.
+    """
+
+    method: str = attrs.field(converter=_upper, validator=_check_method)
+    path: str = attrs.field(validator=_check_path)
+    idempotent: bool | None = attrs.field(default=None, kw_only=True)
+
+    @property
+    def safe(self) -> bool:
+        """True when the request may be repeated (see :attr:`idempotent`)."""
+        if self.idempotent is not None:
+            return self.idempotent
+        return self.method in _SAFE_METHODS
+
+    @property
+    def placeholders(self) -> tuple[str, ...]:
+        """The names of the path's placeholders, in order."""
+        return tuple(_PLACEHOLDER.findall(self.path))
+
+    @classmethod
+    def parse(cls, spec: str, *, idempotent: bool | None = None) -> Route:
+        """Build a route from ``"METHOD /path"``, e.g. ``Route.parse("GET /jobs/{job_id}")``.
+
+        Raises:
+            ValueError: ``spec`` is not a method, one space and a path.
+        """
+        method, _, path = spec.strip().partition(" ")
+        if not path:
+            raise ValueError(f"expected a route such as 'GET /jobs/{{job_id}}', got {spec!r}")
+        return cls(method, path.strip(), idempotent=idempotent)
+
+
+def _to_routes(value: Mapping[str, Route | str]) -> Mapping[str, Route]:
+    routes: dict[str, Route] = {}
+    for operation, route in value.items():
+        if operation not in OPERATIONS:
+            known = ", ".join(sorted(OPERATIONS))
+            raise ValueError(f"unknown operation {operation!r} in routes; known: {known}")
+        routes[operation] = route if isinstance(route, Route) else Route.parse(route)
+    return routes
+
+
+def _check_auth(instance: Profile, attribute: attrs.Attribute[str], value: str) -> None:
+    if value in ("bearer", "basic", "none"):
+        return
+    if value.startswith("header:") and re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", value[7:]):
+        return
+    raise ValueError(
+        f"Profile auth must be 'bearer', 'basic', 'none' or 'header:<Name>', got {value!r}"
+    )
+
+
+def _to_transports(value: Sequence[str]) -> tuple[Transport, ...]:
+    known: tuple[Transport, ...] = ("sse", "long-poll", "poll")
+    result: list[Transport] = []
+    for item in value:
+        for transport in known:
+            if item == transport:
+                result.append(transport)
+                break
+        else:
+            raise ValueError(f"unknown transport {item!r}; known: 'sse', 'long-poll', 'poll'")
+    return tuple(result)
+
+
+def _frozen_headers(value: Mapping[str, str]) -> Mapping[str, str]:
+    return dict(value)
+
+
+@attrs.frozen(kw_only=True)
+class Profile:
+    """How one job API is spoken: routes and auth as data, payload shapes as overridable hooks.
+
+    Attributes:
+        name: The profile's name (built-in ones are the keys of :data:`PROFILES`).
+        routes: Operation name (see :data:`OPERATIONS`) to :class:`Route`; a ``"METHOD /path"``
+            string is accepted too. An operation the API lacks is simply absent: calling it
+            raises :class:`UnsupportedOperationError`.
+        auth: How ``Client(token=...)`` is sent: ``"bearer"`` (``Authorization: Bearer``),
+            ``"header:<Name>"`` (the token as that header), ``"basic"`` (the token as the user
+            name of HTTP basic auth, empty password) or ``"none"`` (no token accepted).
+        transports: The ways to follow a job the API offers, best first (``"sse"``,
+            ``"long-poll"``, ``"poll"``); the matching route must exist too.
+        headers: Headers sent with every request (below the user's ``headers=``).
+        idempotency_header: The header carrying a submit's idempotency key, or None when the
+            API has none (then give the submit route ``idempotent=False``).
+        max_batch: The most ids one ``get_many`` request may carry.
+        max_page_size: The largest page ``list`` may ask for.
+        ids_param: The query parameter of ``get_many`` (and ``events_many``) holding the ids.
+    """
+
+    name: str
+    routes: Mapping[str, Route] = attrs.field(converter=_to_routes)
+    auth: str = attrs.field(default="bearer", validator=_check_auth)
+    transports: tuple[Transport, ...] = attrs.field(
+        default=("sse", "long-poll", "poll"), converter=_to_transports
+    )
+    headers: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_headers)
+    idempotency_header: str | None = "Idempotency-Key"
+    max_batch: int = 100
+    max_page_size: int = 100
+    ids_param: str = "ids"
+
+    # -- routing -------------------------------------------------------------------------
+
+    def route(self, operation: str) -> Route | None:
+        """The route of ``operation``, or None when the API has no such operation."""
+        return self.routes.get(operation)
+
+    def offers(self, transport: Transport) -> bool:
+        """Whether the API offers ``transport`` (listed in :attr:`transports`, route present)."""
+        if transport not in self.transports:
+            return False
+        needs = {"sse": "events", "long-poll": "poll", "poll": "get"}[transport]
+        return needs in self.routes
+
+    # -- requests ------------------------------------------------------------------------
+
+    def auth_headers(self, token: str) -> dict[str, str]:
+        """The headers that carry ``token`` (see :attr:`auth`).
+
+        Raises:
+            ValueError: the profile takes no token (``auth="none"``).
+        """
+        if self.auth == "bearer":
+            return {"Authorization": f"Bearer {token}"}
+        if self.auth == "basic":
+            encoded = base64.b64encode(f"{token}:".encode()).decode("ascii")
+            return {"Authorization": f"Basic {encoded}"}
+        if self.auth.startswith("header:"):
+            return {self.auth[7:]: token}
+        raise ValueError(
+            f"the {self.name!r} profile takes no token (auth='none'): pass credentials "
+            "in headers= instead"
+        )
+
+    def submit_body(
+        self, *, name: str | None, config: Mapping[str, Any] | None, priority: int
+    ) -> Any:
+        """The JSON body of a submit. Native: ``{"name", "config", "priority"}``."""
+        return {"name": name, "config": dict(config or {}), "priority": priority}
+
+    def list_params(
+        self, *, status: JobStatus | None, page_size: int | None, cursor: str | None
+    ) -> dict[str, str]:
+        """The query of one list page. Native: ``status``, ``limit``, then only ``cursor``.
+
+        Args:
+            status: Only jobs with this status, or None for all.
+            page_size: Jobs wanted in this page (1..100), or None for the server's default.
+            cursor: The previous page's ``next_cursor``, or None for the first page (native
+                cursors carry the filter, so later pages send only the cursor and the size).
+        """
+        params: dict[str, str] = {}
+        if cursor is not None:
+            params["cursor"] = cursor
+        elif status is not None:
+            params["status"] = status.value
+        if page_size is not None:
+            params["limit"] = str(page_size)
+        return params
+
+    def many_params(self, job_ids: Sequence[str]) -> dict[str, str]:
+        """The query of a ``get_many`` (or ``events_many``) request for ``job_ids``.
+
+        Native: ``ids=a,b,c``, each id percent-encoded so a comma only ever separates ids.
+        """
+        return {self.ids_param: encode_ids(job_ids)}
+
+    def poll_params(self, *, job: Job | None, timeout: float) -> dict[str, str]:
+        """The query of a long poll. Native: ``after=<version>&timeout=<seconds>``.
+
+        Args:
+            job: The last state the caller has seen, or None (then answer at once).
+            timeout: How long the server may hold the request, in seconds (clamped to 1..300).
+        """
+        seconds = min(300, max(1, math.ceil(timeout)))
+        params = {"timeout": str(seconds)}
+        if job is not None and job.version is not None:
+            params["after"] = str(job.version)
+        return params
+
+    def get_params(self) -> dict[str, str]:
+        """The query of a get (of one job). Native: none."""
+        return {}
+
+    def cleanup_params(self, *, max_age_hours: int) -> dict[str, str]:
+        """The query of a cleanup. Native: ``max_age_hours=<H>``."""
+        return {"max_age_hours": str(max_age_hours)}
+
+    # -- answers -------------------------------------------------------------------------
+
+    def unwrap(self, payload: Any, *, operation: str, job_id: str | None = None) -> Any:
+        """Take the interesting part out of a JSON answer, before the ``parse_*`` hook sees it.
+
+        The native protocol has no envelope, so this returns ``payload``; an API that answers
+        ``{"data": {...}}`` or ``{"job": {...}}`` returns the inside.
+
+        Args:
+            payload: The decoded JSON answer.
+            operation: The operation it answers, e.g. ``"get"``.
+            job_id: The job the request was about, when there is one (for APIs whose answer
+                does not repeat the id).
+        """
+        return payload
+
+    def parse_job(self, payload: Any) -> Job:
+        """Build a :class:`Job` from a job object (a get answer, a list item, an event).
+
+        Raises:
+            ProtocolError: the payload is not a job object.
+        """
+        return job_from_native(payload)
+
+    def parse_list(self, payload: Any) -> tuple[list[Job], str | None]:
+        """Read one list page: its jobs and the cursor of the next page (None at the end).
+
+        Native: ``{"jobs": [...], "next_cursor": ...}``; a bare JSON array is a single page.
+
+        Raises:
+            ProtocolError: the page has no list of jobs or a cursor that is not a string.
+        """
+        if isinstance(payload, list):
+            return [self.parse_job(item) for item in payload], None
+        jobs = _list_field(payload, "jobs", "list")
+        cursor = payload.get("next_cursor")
+        if cursor is not None and not isinstance(cursor, str):
+            raise ProtocolError(f"list answer: 'next_cursor' must be a string, got {cursor!r}")
+        return [self.parse_job(item) for item in jobs], cursor or None
+
+    def parse_many(self, payload: Any, *, job_ids: Sequence[str]) -> tuple[list[Job], list[str]]:
+        """Read a batch answer: the jobs found (any order) and the ids reported not found.
+
+        Native: ``{"jobs": [...], "not_found": [...]}``. Ids that are in neither list count as
+        not found too, so an API without ``not_found`` needs no override.
+
+        Raises:
+            ProtocolError: the answer has no list of jobs.
+        """
+        jobs = _list_field(payload, "jobs", "get_many")
+        missing = payload.get("not_found") or []
+        if not isinstance(missing, list):
+            raise ProtocolError(f"get_many answer: 'not_found' must be a list, got {missing!r}")
+        return [self.parse_job(item) for item in jobs], [str(item) for item in missing]
+
+    def parse_action(self, payload: Any, *, operation: str, job_id: str | None) -> Job | str:
+        """Read the answer of a submit, cancel or restart.
+
+        Returns a :class:`Job` when the answer is a job object; otherwise the id of the job to
+        read (the client then GETs it), so an answer that is only ``{"job_id": ...}``,
+        ``{"id": ...}`` or a message still makes the method return the job.
+
+        Args:
+            payload: The unwrapped JSON answer (None for an empty or non-JSON body).
+            operation: ``"submit"``, ``"cancel"`` or ``"restart"``.
+            job_id: The job acted on (None for a submit).
+
+        Raises:
+            ProtocolError: a submit answer that names no job.
+        """
+        if isinstance(payload, dict):
+            if "status" in payload and "id" in payload:
+                return self.parse_job(payload)
+            inner = payload.get("job")
+            if isinstance(inner, dict):
+                return self.parse_action(inner, operation=operation, job_id=job_id)
+        if job_id is not None:
+            return job_id
+        found = _id_in(payload)
+        if found is not None:
+            return found
+        raise ProtocolError(
+            f"{operation} answer names no job (expected a job object or a job id), "
+            f"got {_snippet(payload)}"
+        )
+
+    def parse_stats(self, payload: Any) -> QueueStats:
+        """Build :class:`QueueStats` (``total_jobs`` counts as ``total``)."""
+        return queue_stats_from(payload)
+
+    def parse_cleanup(self, payload: Any) -> CleanupResult:
+        """Build :class:`CleanupResult` (``cleaned_jobs`` or ``removed_jobs``)."""
+        return cleanup_result_from(payload)
+
+    def parse_error(self, body: Any) -> tuple[str | None, str | None]:
+        """Read an error answer's reason and details: ``(error, details)``, each maybe None.
+
+        Understands every shape of the known APIs: native ``{"error", "details"}``, FastAPI
+        ``{"detail": str | [{"loc", "msg"}]}``, ``{"error": {"code", "message"}}`` envelopes,
+        ``{"errorType", "message", "detailedMessage"}`` and ``{"error", "message"}``.
+
+        Args:
+            body: The decoded JSON body, or the body's text when it is not JSON.
+        """
+        return error_fields(body)
+
+
+def _id_in(payload: Any) -> str | None:
+    """The job id an answer carries: itself, or under ``job_id`` or ``id``."""
+    if isinstance(payload, dict):
+        for key in ("job_id", "id"):
+            found = _id_in(payload.get(key))
+            if found is not None:
+                return found
+        return None
+    if isinstance(payload, str | int) and not isinstance(payload, bool) and payload != "":
+        return str(payload)
+    return None
+
+
+def _list_field(payload: Any, key: str, operation: str) -> list[Any]:
+    if not isinstance(payload, dict):
+        raise ProtocolError(f"{operation} answer: expected an object, got {_snippet(payload)}")
+    value = payload.get(key)
+    if not isinstance(value, list):
+        raise ProtocolError(
+            f"{operation} answer: expected a list under {key!r}, got {_snippet(value)}"
+        )
+    return value
+
+
+def _snippet(value: Any, size: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= size else text[: size - 3] + "..."
+
+
+NATIVE = Profile(
+    name="native",
+    routes={
+        "submit": Route("POST", "/jobs", idempotent=True),  # carries an Idempotency-Key
+        "get": Route("GET", "/jobs/{job_id}"),
+        "get_many": Route("GET", "/jobs"),
+        "list": Route("GET", "/jobs"),
+        "cancel": Route("POST", "/jobs/{job_id}/cancel", idempotent=True),
+        "restart": Route("POST", "/jobs/{job_id}/restart", idempotent=True),
+        "delete": Route("DELETE", "/jobs/{job_id}"),
+        "log": Route("GET", "/jobs/{job_id}/log"),
+        "poll": Route("GET", "/jobs/{job_id}/poll"),
+        "events": Route("GET", "/jobs/{job_id}/events"),
+        "events_many": Route("GET", "/events"),
+        "events_many_post": Route("POST", "/events", idempotent=True),
+        "stats": Route("GET", "/stats"),
+        "cleanup": Route("POST", "/cleanup"),
+    },
+    auth="bearer",
+    transports=("sse", "long-poll", "poll"),
+)
+"""The native protocol of DESIGN.md section 2 (what :mod:`asyncjobs.server` speaks)."""
+
+PROFILES: dict[str, Profile] = {"native": NATIVE}
+"""The built-in profiles by name."""
+
+# The other built-in profiles subclass Profile, so they are imported once it exists.
+from ._profile_builtins import BUILTINS  # noqa: E402
+
+PROFILES.update(BUILTINS)
+
+
+def get_profile(profile: str | Profile) -> Profile:
+    """Resolve ``Client(profile=...)``: a built-in profile's name or a :class:`Profile`.
+
+    Raises:
+        ValueError: no built-in profile has that name (the message lists the known ones).
+        TypeError: ``profile`` is neither a string nor a Profile.
+    """
+    if isinstance(profile, Profile):
+        return profile
+    if isinstance(profile, str):
+        found = PROFILES.get(profile)
+        if found is None:
+            known = ", ".join(repr(name) for name in sorted(PROFILES))
+            raise ValueError(f"unknown profile {profile!r}; known profiles: {known}")
+        return found
+    raise TypeError(f"profile must be a profile name or a Profile, got {type(profile).__name__}")

@@ -1,0 +1,194 @@
+"""Answers and failures of the request pipeline: :class:`Response` and the error mapping.
+
+Everything that turns what came off the wire into an asyncjobs value or exception lives here:
+a complete answer (:class:`Response`), the translation of aiohttp's exceptions
+(:func:`translate_error`, the only place they are named) and the :class:`APIError` for an error
+status (:func:`api_error`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from email.message import Message
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import attrs
+from yarl import URL
+
+from ._exceptions import (
+    APIError,
+    AsyncJobsError,
+    JobNotFoundError,
+    ProtocolError,
+    RateLimitError,
+    TransportError,
+    api_error_class,
+)
+
+if TYPE_CHECKING:
+    from ._profiles import Profile
+
+__all__ = ["Response", "api_error", "nothing_sent", "translate_error"]
+
+_SNIPPET = 200
+
+
+def _snippet(body: bytes) -> str:
+    text = body[:_SNIPPET].decode("utf-8", errors="replace")
+    return repr(text + "...") if len(body) > _SNIPPET else repr(text)
+
+
+def _charset(content_type: str | None) -> str:
+    if not content_type:
+        return "utf-8"
+    message = Message()
+    message["content-type"] = content_type
+    charset = message.get_param("charset")
+    return charset if isinstance(charset, str) else "utf-8"
+
+
+@attrs.frozen
+class Response:
+    """A complete answer (status, headers, the whole body) to one request.
+
+    Attributes:
+        status: The HTTP status.
+        headers: The response headers (case-insensitive).
+        body: The body, decompressed.
+        operation: The profile operation it answers, e.g. ``"get"``.
+        method: The request's method.
+        path: The request's path below the base URL (for messages).
+        attempts: How many attempts it took (1 unless retried).
+    """
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    operation: str = ""
+    method: str = ""
+    path: str = ""
+    attempts: int = 1
+
+    def json(self) -> Any:
+        """The body as JSON.
+
+        Raises:
+            ProtocolError: the body is not JSON; the message names the operation, the status,
+                the content type and the start of the body.
+        """
+        try:
+            return json.loads(self.body)
+        except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            content_type = self.headers.get("Content-Type", "no content type")
+            raise ProtocolError(
+                f"expected a JSON body from {self.method} {self.path} ({self.operation}, "
+                f"{self.status}), got {content_type!r}: {_snippet(self.body)}"
+            ) from None
+
+    def text(self) -> str:
+        """The body as text, decoded with the charset of its ``Content-Type`` (else UTF-8)."""
+        charset = _charset(self.headers.get("Content-Type"))
+        try:
+            return self.body.decode(charset, errors="replace")
+        except LookupError:
+            return self.body.decode("utf-8", errors="replace")
+
+
+def translate_error(exc: BaseException, *, method: str, path: str) -> AsyncJobsError:
+    """Map an aiohttp exception (or a timeout) onto the asyncjobs tree.
+
+    Every subclass of ``aiohttp.ClientError`` maps to :class:`TransportError` (the request got
+    no usable answer) or :class:`ProtocolError` (the answer broke HTTP or the rules). Raise the
+    result ``from exc``.
+    """
+    where = f"{method} {path}"
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return TransportError(f"TLS failed connecting for {where}: {exc}")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        reason = exc.os_error.strerror or str(exc.os_error) or type(exc.os_error).__name__
+        return TransportError(f"cannot connect to {exc.host}:{exc.port} for {where}: {reason}")
+    if isinstance(exc, aiohttp.ServerTimeoutError | TimeoutError):
+        return TransportError(f"timed out waiting for the server during {where}: {exc}")
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return TransportError(f"the server closed the connection during {where}")
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return TransportError(f"the answer to {where} was cut off: {exc}")
+    if isinstance(exc, aiohttp.ClientConnectionError):
+        return TransportError(f"the connection failed during {where}: {exc!r}")
+    if isinstance(
+        exc,
+        aiohttp.ClientResponseError
+        | aiohttp.InvalidURL
+        | aiohttp.RedirectClientError
+        | aiohttp.NonHttpUrlClientError,
+    ):
+        return ProtocolError(f"invalid answer to {where}: {exc}")
+    return TransportError(f"{where} failed: {exc!r}")
+
+
+def nothing_sent(exc: BaseException | None) -> bool:
+    """Whether a failure happened before the request could reach the server."""
+    return isinstance(exc, aiohttp.ClientConnectorError) and not isinstance(
+        exc, aiohttp.ClientSSLError
+    )
+
+
+_PAUSE_STATUSES = frozenset({429, 503})
+
+
+def api_error(
+    response: Response,
+    *,
+    profile: Profile,
+    base_url: str,
+    path_params: Mapping[str, str] | None = None,
+    retry_after: float | None = None,
+) -> APIError:
+    """The :class:`APIError` subclass instance describing a non-2xx ``response``.
+
+    The message reads like ``404 Not Found from GET /jobs/abc: job 'abc' does not exist``
+    (the server's details, else its error, else the start of the body); ``.body`` is the parsed
+    JSON (or the text), ``.error`` and ``.details`` are read by ``profile.parse_error``.
+
+    Args:
+        response: The answer.
+        profile: The profile that reads the error body.
+        base_url: The client's base URL (for ``.url``).
+        path_params: The request's path parameters: a 404's ``job_ids`` holds ``job_id``.
+        retry_after: The answer's ``Retry-After`` in seconds, if any.
+    """
+    status = response.status
+    body: Any
+    try:
+        body = json.loads(response.body) if response.body else ""
+    except ValueError:
+        body = response.text()
+    error, details = profile.parse_error(body)
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = error or "Error"
+    message = f"{status} {phrase} from {response.method} {response.path}"
+    summary = details or (error if error and error != phrase else None)
+    if summary:
+        message = f"{message}: {summary}"
+    if retry_after is not None and status in _PAUSE_STATUSES:
+        message = f"{message} (Retry-After: {retry_after:g} s)"
+    fields: dict[str, Any] = {
+        "status": status,
+        "error": error,
+        "details": details,
+        "body": body,
+        "method": response.method,
+        "url": str(URL(base_url + response.path, encoded=True)),
+    }
+    cls = api_error_class(status)
+    if cls is RateLimitError:
+        return RateLimitError(message, retry_after=retry_after, **fields)
+    if cls is JobNotFoundError:
+        job_id = (path_params or {}).get("job_id")
+        return JobNotFoundError(message, job_ids=() if job_id is None else (job_id,), **fields)
+    return cls(message, **fields)

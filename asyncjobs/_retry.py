@@ -1,0 +1,139 @@
+"""When and how long to wait before repeating a request: :class:`RetryPolicy` (sans-I/O).
+
+The policy only answers questions (may this be retried, how long to wait, is that within the
+budget); the request pipeline in :mod:`._http` does the waiting.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import attrs
+
+__all__ = ["DEFAULT_RETRY", "RetryPolicy", "parse_retry_after"]
+
+
+def _positive_int(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"RetryPolicy.{attribute.name} must be an integer >= 1, got {value!r}")
+
+
+def _non_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ValueError(
+            f"RetryPolicy.{attribute.name} must be a finite number >= 0, got {value!r}"
+        )
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """How the client repeats a request that failed in a way worth repeating.
+
+    Only requests that are safe to repeat are retried: GET and DELETE, cancel and restart, and
+    submit (which carries an ``Idempotency-Key``, so the server creates one job however often it
+    sees it). A connection that could not be established is retried for any request, since
+    nothing was sent. Each retry waits the server's ``Retry-After`` when it sent one, else a
+    random delay with *full jitter*: uniform between 0 and ``min(backoff_cap, backoff_base *
+    2 ** (retry - 1))``.
+
+    ``RetryPolicy(attempts=1)`` turns retries off.
+
+    Attributes:
+        attempts: Attempts in all, the first included (so ``4`` means up to 3 retries).
+        backoff_base: Upper bound in seconds of the first retry's random delay; it doubles with
+            each further retry.
+        backoff_cap: The most any computed (jittered) delay may be, in seconds.
+        max_total: The budget in seconds for one call, from its first attempt: a retry whose
+            wait would end past it is not made, and the last error is raised instead (for a
+            ``Retry-After`` that is too long, a :class:`RateLimitError` with ``retry_after``
+            set, rather than a sleep past the budget).
+        statuses: HTTP statuses that are retried.
+        retry_connection_errors: Whether connection errors, resets and read timeouts are
+            retried (for requests that are safe to repeat).
+    """
+
+    attempts: int = attrs.field(default=4, validator=_positive_int)
+    backoff_base: float = attrs.field(default=0.5, validator=_non_negative)
+    backoff_cap: float = attrs.field(default=10.0, validator=_non_negative)
+    max_total: float = attrs.field(default=120.0, validator=_non_negative)
+    statuses: frozenset[int] = attrs.field(
+        default=frozenset({429, 502, 503, 504}), converter=frozenset
+    )
+    retry_connection_errors: bool = True
+
+    def backoff(self, attempt: int) -> float:
+        """The delay before retry number ``attempt`` when the server did not say how long.
+
+        Args:
+            attempt: 1 for the first retry (after the first attempt failed), 2 for the second...
+
+        Returns:
+            A random number of seconds in ``[0, min(backoff_cap, backoff_base * 2 **
+            (attempt - 1))]`` (full jitter).
+
+        Raises:
+            ValueError: ``attempt`` is less than 1.
+        """
+        return random.uniform(0.0, self.max_backoff(attempt))
+
+    def max_backoff(self, attempt: int) -> float:
+        """The upper bound of :meth:`backoff` for retry number ``attempt`` (no jitter).
+
+        Raises:
+            ValueError: ``attempt`` is less than 1.
+        """
+        if attempt < 1:
+            raise ValueError(f"attempt counts from 1, got {attempt}")
+        # 2 ** 1024 overflows a float: past 64 doublings the cap has long been reached.
+        return min(self.backoff_cap, self.backoff_base * 2.0 ** min(attempt - 1, 64))
+
+    def retries_status(self, status: int) -> bool:
+        """Whether an answer with this HTTP status is worth another attempt."""
+        return status in self.statuses
+
+
+DEFAULT_RETRY = RetryPolicy()
+"""The policy of a client created with ``retry=None``."""
+
+
+def parse_retry_after(headers: Mapping[str, str], *, now: datetime | None = None) -> float | None:
+    """Read a ``Retry-After`` header: delay-seconds or an HTTP-date.
+
+    Args:
+        headers: The response headers (a case-insensitive mapping, as aiohttp gives).
+        now: The current time, for an HTTP-date (default: the clock); for tests.
+
+    Returns:
+        Seconds to wait (0 for a date in the past), or None when the header is absent or
+        unreadable.
+    """
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        # Not what RFC 9110 allows, but servers send "1.5": take it if it makes sense.
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    current = now if now is not None else datetime.now(UTC)
+    return max(0.0, (when - current).total_seconds())
