@@ -1,0 +1,375 @@
+"""The hub: one client's shared subscriptions, behind every wait and every many-job watch.
+
+Waiters subscribe *listeners* to job ids; the hub keeps one entry per job id (its last state and
+its listeners, so several waiters on one job share one subscription) and feeds every entry from
+as few connections as the API allows:
+
+- a *multiplexed SSE stream* (``events_many``, or ``events_many_post`` for long id lists): jobs
+  subscribed together (in one event-loop iteration) join one stream, whose snapshots on connect
+  are their first states; up to ``TUNING.max_streams`` streams are opened, after which new jobs
+  join the smallest one: they are read first (batched), and it reconnects with the larger id set
+  from the oldest version read. 10,000 jobs waited at once cost one request and one connection;
+- where the server offers no such stream: *batched polling* (``get_many`` in batches, one loop
+  for all jobs of the client, adaptive interval), or for a job waited on alone, a
+  :class:`~._watch.JobFollower` (per-job SSE or long poll) while there are only a few of those.
+
+A refused stream (404, 403, not an event stream) makes the hub read the jobs: unknown ids fail
+with the read's own error (JobNotFoundError, PermissionDeniedError) and the stream is retried
+without them; if every job exists, the server has no multiplexed streams, which the client then
+remembers. An entry leaves when its job ends (its listeners have the final state) or when its
+last listener unsubscribes; a feed whose last entry left stops, so no task outlives the waits
+that needed it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncGenerator, Iterable
+from typing import TYPE_CHECKING, Protocol
+
+from ._follow import TUNING, Expired, is_newer, within
+from ._live_feeds import MULTIPLEXED, MultiStream, Poller, SingleFeed
+from ._models import Job, JobStatus
+from ._watch import OPERATION
+
+if TYPE_CHECKING:
+    from ._client import Client
+
+__all__ = ["Entry", "Feed", "Hub", "Inbox", "Listener", "NotFinished", "follow", "get_hub"]
+
+_TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+class Listener(Protocol):
+    """What the hub tells a waiter. Both calls are synchronous and must not call the hub."""
+
+    def on_job(self, job: Job) -> None:
+        """A new state of a subscribed job (the current one first; never the same twice)."""
+
+    def on_error(self, job_id: str, error: BaseException) -> None:
+        """The job cannot be followed (e.g. not found, or the server failed past the budget)."""
+
+
+class Feed(Protocol):
+    """What the hub needs of a feed."""
+
+    def discard(self, entry: Entry, finished: bool) -> None: ...
+
+    def task(self) -> asyncio.Task[None] | None: ...
+
+
+class Entry:
+    """One followed job: its last state, its listeners, and the feed following it."""
+
+    __slots__ = ("feed", "id", "job", "listeners")
+
+    def __init__(self, job_id: str) -> None:
+        self.id = job_id
+        self.job: Job | None = None
+        self.listeners: list[Listener] = []
+        self.feed: Feed | None = None
+
+
+def get_hub(client: Client) -> Hub:
+    """The client's hub, created on first use (``client._live``)."""
+    hub = client._live
+    if hub is None:
+        hub = client._live = Hub(client)
+    assert isinstance(hub, Hub)
+    return hub
+
+
+class Hub:
+    """One client's shared subscriptions (see the module docstring).
+
+    Args:
+        client: The client; the hub lives in ``client._live`` and is closed with it.
+    """
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.unoffered: set[str] = set()
+        """Operations the server was seen not to offer (never probed again by this client)."""
+        self._entries: dict[str, Entry] = {}
+        self._pending: list[Entry] = []
+        self._flush_scheduled = False
+        self._streams: list[MultiStream] = []
+        self._poller: Poller | None = None
+        self._singles: set[SingleFeed] = set()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return (
+            f"<Hub jobs={len(self._entries)} streams={len(self._streams)} "
+            f"polling={self._poller is not None} single={len(self._singles)}>"
+        )
+
+    # -- waiters ---------------------------------------------------------------------------
+
+    def subscribe(self, job_ids: Iterable[str], listener: Listener) -> None:
+        """Follow ``job_ids`` (distinct) for ``listener``.
+
+        A job already followed gives the listener its last state at once. New ones are handed
+        to a feed at the next event-loop iteration, together with every other job subscribed
+        in this one; their first state is the stream's snapshot (or a batched read).
+
+        Raises:
+            RuntimeError: the client is closed.
+        """
+        if self._closed or self.client._http.closed:
+            raise RuntimeError("Client is closed: create a new Client to wait for jobs")
+        entries = self._entries
+        pending = self._pending
+        for job_id in job_ids:
+            entry = entries.get(job_id)
+            if entry is None:
+                entry = entries[job_id] = Entry(job_id)
+                entry.listeners.append(listener)
+                pending.append(entry)
+            else:
+                entry.listeners.append(listener)
+                if entry.job is not None:
+                    listener.on_job(entry.job)
+        if pending and not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def unsubscribe(self, job_ids: Iterable[str], listener: Listener) -> None:
+        """Stop following ``job_ids`` for ``listener``; a job nobody follows any more is
+        dropped, and a feed left without jobs stops (idempotent)."""
+        entries = self._entries
+        for job_id in job_ids:
+            entry = entries.get(job_id)
+            if entry is None:
+                continue
+            try:
+                entry.listeners.remove(listener)
+            except ValueError:
+                continue
+            if not entry.listeners:
+                self._release(entry, finished=False)
+
+    def current(self, job_id: str) -> Job | None:
+        """The last state seen of a followed job, or None."""
+        entry = self._entries.get(job_id)
+        return None if entry is None else entry.job
+
+    # -- feeds -----------------------------------------------------------------------------
+
+    def deliver(self, job: Job) -> bool:
+        """A feed read ``job``: pass it on if it is a change. Returns whether it was one."""
+        entry = self._entries.get(job.id)
+        if entry is None:
+            return False
+        last = entry.job
+        if last is not None:
+            version = job.version
+            seen = last.version
+            if version is not None and seen is not None:
+                if version <= seen:
+                    return False
+            elif not is_newer(last, job):
+                return False
+        entry.job = job
+        for listener in entry.listeners:
+            listener.on_job(job)
+        if job.status in _TERMINAL:
+            self._release(entry, finished=True)
+        return True
+
+    def fail(self, job_id: str, error: BaseException) -> None:
+        """The job cannot be followed: tell its listeners and drop it."""
+        entry = self._entries.get(job_id)
+        if entry is None:
+            return
+        self._release(entry, finished=True)
+        for listener in entry.listeners:
+            listener.on_error(job_id, error)
+
+    def _release(self, entry: Entry, *, finished: bool) -> None:
+        if self._entries.get(entry.id) is entry:
+            del self._entries[entry.id]
+        feed, entry.feed = entry.feed, None
+        if feed is not None:
+            feed.discard(entry, finished)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        entries = self._entries
+        batch = [entry for entry in self._pending if entries.get(entry.id) is entry]
+        self._pending = []
+        if batch and not self._closed:
+            self._assign(batch)
+
+    def _multiplexed(self) -> bool:
+        profile = self.client._profile
+        routes = profile.routes
+        return (
+            "sse" in profile.transports
+            and ("events_many" in routes or "events_many_post" in routes)
+            and MULTIPLEXED not in self.unoffered
+        )
+
+    def _assign(self, batch: list[Entry]) -> None:
+        if self._multiplexed():
+            stream = self._stream_for(len(batch))
+            if stream is not None:
+                stream.add(batch)
+                return
+        self.fallback(batch)
+
+    def _stream_for(self, count: int) -> MultiStream | None:
+        profile = self.client._profile
+        room = None if "events_many_post" in profile.routes else profile.max_batch
+        if len(self._streams) < TUNING.max_streams and (room is None or count <= room):
+            stream = MultiStream(self)
+            self._streams.append(stream)
+            return stream
+        fitting = [s for s in self._streams if room is None or len(s) + count <= room]
+        return min(fitting, key=len, default=None)
+
+    def fallback(self, batch: list[Entry]) -> None:
+        """Follow ``batch`` without a multiplexed stream."""
+        profile = self.client._profile
+        if (
+            len(batch) == 1
+            and len(self._singles) < TUNING.max_single_feeds
+            and any(
+                profile.offers(name) and OPERATION[name] not in self.unoffered
+                for name in ("sse", "long-poll")
+            )
+        ):
+            self._singles.add(SingleFeed(self, batch[0]))
+            return
+        if self._poller is None:
+            self._poller = Poller(self)
+        self._poller.add(batch)
+
+    def stream_stopped(self, stream: MultiStream) -> None:
+        """A stream has no jobs left (or gave them to other feeds)."""
+        if stream in self._streams:
+            self._streams.remove(stream)
+
+    def poller_stopped(self, poller: Poller) -> None:
+        """The polling loop has no jobs left."""
+        if self._poller is poller:
+            self._poller = None
+
+    def single_stopped(self, single: SingleFeed) -> None:
+        """A job followed on its own has ended or lost its waiters."""
+        self._singles.discard(single)
+
+    # -- closing ---------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Stop every feed and fail every waiter still waiting (the client is closing)."""
+        self._closed = True
+        feeds: list[Feed] = [*self._streams, *self._singles]
+        if self._poller is not None:
+            feeds.append(self._poller)
+        tasks = [task for feed in feeds if (task := feed.task()) is not None]
+        error = RuntimeError("the client was closed while waiting for jobs")
+        for job_id in list(self._entries):
+            self.fail(job_id, error)
+        self._pending = []
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+
+
+class _Failed:
+    __slots__ = ("error", "job_id")
+
+    def __init__(self, job_id: str, error: BaseException) -> None:
+        self.job_id = job_id
+        self.error = error
+
+
+class Inbox:
+    """A listener that queues states (only final ones, for as_completed) for one consumer."""
+
+    __slots__ = ("_final_only", "_waiter", "items")
+
+    def __init__(self, *, final_only: bool) -> None:
+        self.items: deque[Job | _Failed] = deque()
+        self._final_only = final_only
+        self._waiter: asyncio.Future[None] | None = None
+
+    def on_job(self, job: Job) -> None:
+        if self._final_only and job.status not in _TERMINAL:
+            return
+        self.items.append(job)
+        self._wake()
+
+    def on_error(self, job_id: str, error: BaseException) -> None:
+        self.items.append(_Failed(job_id, error))
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self) -> None:
+        if self.items:
+            return
+        waiter = self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+
+
+class NotFinished(Exception):
+    """A :func:`follow` ran out of time.
+
+    Attributes:
+        pending: The jobs not finished, in the order given.
+        job: The last state seen of the first of them, or None.
+    """
+
+    def __init__(self, pending: list[str], job: Job | None) -> None:
+        super().__init__(f"{len(pending)} jobs not finished")
+        self.pending = pending
+        self.job = job
+
+
+async def follow(
+    hub: Hub, job_ids: list[str], *, deadline: float | None, final_only: bool
+) -> AsyncGenerator[Job, None]:
+    """Follow distinct jobs through the hub: each job's current state, then each change (only
+    final states with ``final_only``), until every job has ended.
+
+    Args:
+        hub: The client's hub.
+        job_ids: The jobs, distinct.
+        deadline: Event loop time to give up at, or None.
+        final_only: Yield only final states.
+
+    Raises:
+        NotFinished: the deadline passed first.
+        JobNotFoundError, PermissionDeniedError, APIError, TransportError: a job cannot be
+            followed.
+    """
+    inbox = Inbox(final_only=final_only)
+    items = inbox.items
+    remaining = set(job_ids)
+    hub.subscribe(job_ids, inbox)
+    try:
+        while remaining:
+            if not items:
+                try:
+                    await within(deadline, inbox.wait())
+                except Expired:
+                    pending = [job_id for job_id in job_ids if job_id in remaining]
+                    raise NotFinished(pending, hub.current(pending[0])) from None
+            item = items.popleft()
+            if isinstance(item, _Failed):
+                raise item.error
+            if item.status in _TERMINAL:
+                remaining.discard(item.id)
+            yield item
+    finally:
+        hub.unsubscribe(job_ids, inbox)

@@ -1,0 +1,535 @@
+"""The feeds of the hub (:mod:`._live`): where followed jobs' states come from.
+
+- :class:`MultiStream`: one multiplexed SSE stream of many jobs (``events_many`` /
+  ``events_many_post``), reconnected with a larger id set when jobs join it;
+- :class:`Poller`: one batched polling loop (``get_many``) for every job without a stream;
+- :class:`SingleFeed`: one job followed on its own (per-job SSE or long poll).
+
+A feed passes each state it reads to :meth:`Hub.deliver`, which drops repeats and tells the
+listeners; the hub calls :meth:`discard` when a job leaves, and a feed without jobs stops its task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Literal, TypeVar
+
+from ._exceptions import (
+    APIError,
+    JobNotFoundError,
+    PermissionDeniedError,
+    ProtocolError,
+    TransportError,
+)
+from ._follow import (
+    JOB_EVENTS,
+    NOT_OFFERED,
+    TUNING,
+    Backoff,
+    EventStream,
+    NotOffered,
+    event_parser,
+    is_transient,
+)
+from ._models import Job
+from ._watch import JobFollower
+
+if TYPE_CHECKING:
+    from ._client import Client
+    from ._live import Entry, Hub
+
+__all__ = ["MULTIPLEXED", "MultiStream", "Poller", "SingleFeed", "read_jobs", "run_bounded"]
+
+logger = logging.getLogger("asyncjobs")
+
+_T = TypeVar("_T")
+
+MULTIPLEXED = "events_many"
+"""The operation remembered in ``Hub.unoffered`` when the server has no multiplexed streams."""
+
+
+async def run_bounded(
+    items: Sequence[_T], function: Callable[[_T], Awaitable[None]], limit: int
+) -> None:
+    """Call ``function`` on every item, at most ``limit`` at once; the first error cancels the
+    rest and is raised (every task has ended when this returns or raises)."""
+    if not items:
+        return
+    if len(items) == 1 or limit <= 1:
+        for item in items:
+            await function(item)
+        return
+    iterator = iter(items)
+
+    async def worker() -> None:
+        for item in iterator:
+            await function(item)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(limit, len(items))):
+                group.create_task(worker())
+    except BaseExceptionGroup as errors:
+        raise errors.exceptions[0] from None
+
+
+async def read_jobs(
+    client: Client, job_ids: Sequence[str], unoffered: set[str]
+) -> tuple[list[Job], dict[str, BaseException]]:
+    """Read many jobs with batched requests (``get_many``, a few at once).
+
+    Ids a batch answer leaves out are read one by one, which tells "no such job" (404) from
+    "another caller's job" (403). Without ``get_many`` (in the profile, or answered with 404,
+    405 or 501, which is remembered in ``unoffered``) every job is read on its own.
+
+    Returns:
+        The jobs read, and the error of each id that could not be read.
+
+    Raises:
+        APIError, TransportError: a read failed otherwise (after the client's retries).
+    """
+    profile = client._profile
+    found: list[Job] = []
+    missing: list[str] = []
+    if "get_many" in profile.routes and "get_many" not in unoffered:
+        size = max(1, profile.max_batch)
+
+        async def read_batch(chunk: Sequence[str]) -> None:
+            try:
+                response = await client._http.request("get_many", params=profile.many_params(chunk))
+            except APIError as exc:
+                if exc.status not in NOT_OFFERED:
+                    raise
+                logger.info("no batched reads (%s); reading jobs one by one", exc)
+                unoffered.add("get_many")
+                missing.extend(chunk)
+                return
+            payload = profile.unwrap(response.json(), operation="get_many")
+            jobs, _ = profile.parse_many(payload, job_ids=chunk)
+            found.extend(jobs)
+            seen = {job.id for job in jobs}
+            missing.extend(job_id for job_id in chunk if job_id not in seen)
+
+        chunks = [job_ids[i : i + size] for i in range(0, len(job_ids), size)]
+        await run_bounded(chunks, read_batch, TUNING.read_concurrency)
+    else:
+        missing = list(job_ids)
+    errors: dict[str, BaseException] = {}
+
+    async def read_one(job_id: str) -> None:
+        try:
+            found.append(await client.get_job(job_id))
+        except (JobNotFoundError, PermissionDeniedError) as exc:
+            errors[job_id] = exc
+
+    await run_bounded(missing, read_one, 2 * TUNING.read_concurrency)
+    return found, errors
+
+
+def _backoff() -> Backoff:
+    return Backoff(
+        base=TUNING.reconnect_base, cap=TUNING.reconnect_cap, budget=TUNING.failure_budget
+    )
+
+
+def _stop_task(task: asyncio.Task[None] | None) -> None:
+    if task is not None and task is not asyncio.current_task():
+        task.cancel()
+
+
+class MultiStream:
+    """One multiplexed SSE stream and the jobs it carries.
+
+    A fresh stream connects without ``Last-Event-ID``: the server's snapshots are the jobs'
+    first states. Jobs joining a stream that is past its snapshots are read first (in batches)
+    and the stream reconnects from the oldest version read, or from its own last event id if
+    that is older, so nothing is missed and little is sent twice.
+    """
+
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
+        self._client = hub.client
+        self.entries: dict[str, Entry] = {}
+        self._unread: list[Entry] = []  # joined after the snapshots: to read before resuming
+        self._dirty = False  # the id set changed since the last connection began
+        self._stream = EventStream(hub.client._http)
+        self._backoff = _backoff()
+        self._parse, self._custom = event_parser(hub.client._profile)
+        self._task: asyncio.Task[None] | None = None
+        self._phase: Literal["idle", "read", "connect", "stream", "sleep", "restart"] = "idle"
+        self._floor: int | None = None  # the oldest version read of jobs joined since connecting
+        self._resend_all = False  # a job joined whose version is unknown: no Last-Event-ID
+        self._carried = 0  # jobs the connection was opened with
+        self._abandoned = 0  # of those, how many left unfinished (their events are noise)
+        self._opened = 0.0
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def task(self) -> asyncio.Task[None] | None:
+        return self._task
+
+    def add(self, batch: list[Entry]) -> None:
+        for entry in batch:
+            entry.feed = self
+            self.entries[entry.id] = entry
+        if self._stream.resume_id is not None:
+            self._unread.extend(batch)
+        self._dirty = True
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(None))
+        elif self._phase in ("stream", "sleep"):
+            self._restart()
+
+    def discard(self, entry: Entry, finished: bool) -> None:
+        if self.entries.pop(entry.id, None) is None:
+            return
+        if not self.entries:
+            self.stop()
+            return
+        if not finished:
+            self._abandoned += 1
+            if self._phase == "stream" and self._abandoned * 2 > self._carried:
+                self._restart()  # most of what the stream carries is no longer wanted
+
+    def stop(self) -> None:
+        self._hub.stream_stopped(self)
+        task, self._task = self._task, None
+        _stop_task(task)
+
+    def _restart(self) -> None:
+        previous = self._task
+        self._phase = "restart"
+        if previous is not None:
+            previous.cancel()
+        self._task = asyncio.create_task(self._run(previous))
+
+    async def _run(self, previous: asyncio.Task[None] | None) -> None:
+        stream = self._stream
+        backoff = self._backoff
+        try:
+            if previous is not None:
+                await asyncio.wait([previous])
+                pause = self._opened + TUNING.reopen_interval - time.monotonic()
+                if pause > 0:
+                    await asyncio.sleep(pause)  # let more joins gather
+            while self.entries:
+                if self._unread:
+                    self._phase = "read"
+                    await self._admit()
+                    continue
+                self._phase = "connect"
+                self._dirty = False
+                try:
+                    await self._connect()
+                except NotOffered as exc:
+                    self._phase = "read"
+                    await self._refused(exc, None)
+                    continue
+                except APIError as exc:
+                    if exc.status in NOT_OFFERED or exc.status == 403:
+                        self._phase = "read"
+                        await self._refused(NotOffered(str(exc)), exc)
+                        continue
+                    if self._give_up(exc):
+                        raise
+                    logger.info("multiplexed stream: %s; retrying", exc)
+                    self._phase = "sleep"
+                    await asyncio.sleep(backoff.delay())
+                    continue
+                except TransportError as exc:
+                    if self._give_up(exc):
+                        raise
+                    logger.info("multiplexed stream: %s; retrying", exc)
+                    self._phase = "sleep"
+                    await asyncio.sleep(backoff.delay())
+                    continue
+                if self._dirty:
+                    continue  # jobs joined or left while connecting: reconnect with them
+                self._phase = "stream"
+                await self._pump()
+                if self.entries and stream.closed_by_server:
+                    # Closed early, yet jobs are not finished as far as we know: confirm their
+                    # states with a read rather than reconnecting for jobs that have ended.
+                    self._phase = "read"
+                    await self._confirm()
+                if not self.entries:
+                    break
+                self._phase = "sleep"
+                if stream.healthy():
+                    backoff.reset()
+                await asyncio.sleep(backoff.delay(stream.retry_hint()))
+        except (APIError, TransportError, ProtocolError) as exc:
+            self._fail_all(exc)
+        finally:
+            await stream.close()
+            if self._task is asyncio.current_task():
+                self._task = None
+                self._phase = "idle"
+
+    def _give_up(self, error: APIError | TransportError) -> bool:
+        if not is_transient(error):
+            return True
+        if not self._stream.connections:
+            # Never reached the server: as patient as one request (the client's retry policy),
+            # so an unreachable server fails a wait in seconds, like get_job would.
+            return self._backoff.failures + 1 >= self._client._http.retry.attempts
+        return self._backoff.exhausted()
+
+    async def _admit(self) -> None:
+        """Read the jobs that joined, pass their states on, and note where to resume from."""
+        batch = self._unread[:]
+        ids = [entry.id for entry in batch if self.entries.get(entry.id) is entry]
+        hub = self._hub
+        try:
+            jobs, errors = await read_jobs(self._client, ids, self._hub.unoffered)
+        except (APIError, TransportError) as exc:
+            if not is_transient(exc) or self._backoff.exhausted():
+                del self._unread[: len(batch)]
+                for job_id in ids:
+                    hub.fail(job_id, exc)
+                return
+            logger.info("reading %d jobs: %s; retrying", len(ids), exc)
+            await asyncio.sleep(self._backoff.delay())
+            return
+        del self._unread[: len(batch)]
+        for job in jobs:
+            hub.deliver(job)
+        for job_id, error in errors.items():
+            hub.fail(job_id, error)
+        floor = self._floor
+        for entry in batch:
+            if self.entries.get(entry.id) is not entry:
+                continue  # finished, failed or abandoned meanwhile
+            version = None if entry.job is None else entry.job.version
+            if version is None:
+                self._resend_all = True
+            elif floor is None or version < floor:
+                floor = version
+        self._floor = floor
+
+    async def _confirm(self) -> None:
+        hub = self._hub
+        try:
+            jobs, errors = await read_jobs(self._client, list(self.entries), self._hub.unoffered)
+        except (APIError, TransportError) as exc:
+            if not is_transient(exc):
+                raise
+            logger.info("confirming %d jobs after the stream closed: %s", len(self.entries), exc)
+            return  # the reconnect resumes them anyway
+        for job in jobs:
+            hub.deliver(job)
+        for job_id, error in errors.items():
+            hub.fail(job_id, error)
+
+    def _resume_from(self) -> str | None:
+        last = self._stream.resume_id
+        if last is None or self._resend_all:
+            return None  # from the start: every job's snapshot
+        floor = self._floor
+        if floor is None:
+            return last
+        # Native event ids are versions: resuming from the oldest version read of the jobs
+        # that joined sends their changes since that read, and the others' since `last`.
+        return str(min(int(last), floor)) if last.isdigit() else None
+
+    async def _connect(self) -> None:
+        profile = self._client._profile
+        routes = profile.routes
+        ids = list(self.entries)
+        resume = self._resume_from()
+        query = profile.many_params(ids) if "events_many" in routes else None
+        if query is not None and (
+            "events_many_post" not in routes
+            or (
+                len(ids) <= profile.max_batch
+                and sum(map(len, query.values())) <= TUNING.max_query_ids
+            )
+        ):
+            await self._stream.connect("events_many", params=query, last_event_id=resume)
+        else:
+            await self._stream.connect("events_many_post", json={"ids": ids}, last_event_id=resume)
+        self._floor = None
+        self._resend_all = False
+        self._carried = len(ids)
+        self._abandoned = 0
+        self._opened = time.monotonic()
+
+    async def _pump(self) -> None:
+        """Read events and pass each job on, until the connection ends or no job is left."""
+        stream = self._stream
+        deliver = self._hub.deliver
+        parse = self._parse
+        while self.entries:
+            events = await stream.read()
+            if events is None:
+                return
+            for event in events:
+                if event.event not in JOB_EVENTS:
+                    continue
+                try:
+                    job = parse(event.data, None)
+                except ProtocolError as exc:  # only a profile's own hook raises
+                    logger.warning("multiplexed stream: skipping an event: %s", exc)
+                    continue
+                if job is not None:
+                    deliver(job)
+
+    async def _refused(self, reason: NotOffered, error: APIError | None) -> None:
+        """The stream was refused: some jobs gone or not ours, or no such streams at all?
+
+        The jobs are read to tell (a 404 or non-stream answer is "not offered" only once the
+        jobs are known to exist): the ones that fail are dropped and the stream is tried again
+        without them; if none fails, a 403 is raised and anything else means "not offered".
+        """
+        hub = self._hub
+        jobs, errors = await read_jobs(self._client, list(self.entries), self._hub.unoffered)
+        for job in jobs:
+            hub.deliver(job)
+        for job_id, failure in errors.items():
+            hub.fail(job_id, failure)
+        if errors or not self.entries:
+            return
+        if error is not None and error.status == 403:
+            raise error
+        if reason.remember:
+            hub.unoffered.add(MULTIPLEXED)
+        batch = list(self.entries.values())
+        logger.info("no multiplexed stream (%s); following %d jobs without it", reason, len(batch))
+        self.entries.clear()
+        self._unread.clear()
+        self.stop()
+        for entry in batch:
+            entry.feed = None
+        hub.fallback(batch)
+
+    def _fail_all(self, error: BaseException) -> None:
+        self._unread.clear()
+        for job_id in list(self.entries):
+            self._hub.fail(job_id, error)
+
+
+class Poller:
+    """Batched polling of every job of the client that has no stream."""
+
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
+        self.entries: dict[str, Entry] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._wake: asyncio.Future[None] | None = None
+        self._interval = TUNING.poll_start
+        self._backoff = _backoff()
+
+    def task(self) -> asyncio.Task[None] | None:
+        return self._task
+
+    def add(self, batch: list[Entry]) -> None:
+        for entry in batch:
+            entry.feed = self
+            self.entries[entry.id] = entry
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+        else:
+            self._interval = TUNING.poll_start
+            wake = self._wake
+            if wake is not None and not wake.done():
+                wake.set_result(None)  # read the new jobs now
+
+    def discard(self, entry: Entry, finished: bool) -> None:
+        self.entries.pop(entry.id, None)
+        if not self.entries:
+            self._hub.poller_stopped(self)
+            task, self._task = self._task, None
+            _stop_task(task)
+
+    async def _run(self) -> None:
+        hub = self._hub
+        try:
+            while self.entries:
+                try:
+                    jobs, errors = await read_jobs(hub.client, list(self.entries), hub.unoffered)
+                except (APIError, TransportError) as exc:
+                    if not is_transient(exc) or self._backoff.exhausted():
+                        for job_id in list(self.entries):
+                            hub.fail(job_id, exc)
+                        return
+                    logger.info("polling %d jobs: %s; retrying", len(self.entries), exc)
+                    await self._sleep(self._backoff.delay())
+                    continue
+                self._backoff.reset()
+                changed = False
+                for job in jobs:
+                    changed = hub.deliver(job) or changed
+                for job_id, error in errors.items():
+                    hub.fail(job_id, error)
+                if changed:
+                    self._interval = TUNING.poll_start
+                else:
+                    self._interval = min(TUNING.poll_cap, self._interval * TUNING.poll_growth)
+                if self.entries:
+                    await self._sleep(self._interval * random.uniform(0.8, 1.2))
+        finally:
+            if self._task is asyncio.current_task():
+                self._task = None
+                self._hub.poller_stopped(self)
+
+    async def _sleep(self, seconds: float) -> None:
+        wake = self._wake = asyncio.get_running_loop().create_future()
+        scope = asyncio.timeout(seconds)
+        try:
+            async with scope:
+                await wake
+        except TimeoutError:
+            if not scope.expired():
+                raise
+        finally:
+            self._wake = None
+
+
+class SingleFeed:
+    """One job followed on its own (per-job SSE or long poll), shared by all its waiters."""
+
+    def __init__(self, hub: Hub, entry: Entry) -> None:
+        self._hub = hub
+        self._entry = entry
+        entry.feed = self
+        self._task: asyncio.Task[None] | None = asyncio.create_task(self._run())
+
+    def task(self) -> asyncio.Task[None] | None:
+        return self._task
+
+    def discard(self, entry: Entry, finished: bool) -> None:
+        self._hub.single_stopped(self)
+        task, self._task = self._task, None
+        _stop_task(task)
+
+    async def _run(self) -> None:
+        hub = self._hub
+        entry = self._entry
+        client = hub.client
+        follower: JobFollower | None = None
+        try:
+            if entry.job is None:
+                hub.deliver(await client.get_job(entry.id))
+            follower = JobFollower(
+                client,
+                entry.id,
+                transport="auto",
+                poll_interval=None,
+                last=entry.job,
+                unoffered=hub.unoffered,
+            )
+            while entry.feed is self:
+                for job in await follower.next():
+                    hub.deliver(job)
+        except Exception as exc:
+            if entry.feed is self:
+                hub.fail(entry.id, exc)
+        finally:
+            if follower is not None:
+                await follower.aclose()
+            hub.single_stopped(self)

@@ -1,0 +1,432 @@
+"""Following one job: the SSE, long-poll and polling transports, the auto fallback, and watch().
+
+A *feed* reads states of one job over one transport and survives what the network does to it:
+a dropped or stalled stream is resumed with ``Last-Event-ID``, transient errors (no answer, 429,
+5xx) are retried with jittered backoff within a budget, and a server that does not offer the
+transport raises :class:`~._follow.NotOffered`. :class:`JobFollower` chains the feeds for
+``transport="auto"`` (SSE, else long poll, else polling) and drops every state that is not a
+change. :func:`watch` is the public iterator on top.
+
+The first state always comes from a plain read of the job, so a 404 there is a real "no such
+job", and a 404 from a transport's route afterwards means "not offered".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING, Final, Literal, Protocol
+
+from ._exceptions import (
+    APIError,
+    ProtocolError,
+    TransportError,
+    UnsupportedOperationError,
+)
+from ._follow import (
+    JOB_EVENTS,
+    NOT_OFFERED,
+    TUNING,
+    Backoff,
+    EventStream,
+    Expired,
+    NotOffered,
+    check_seconds,
+    check_transport,
+    event_parser,
+    is_newer,
+    is_transient,
+    timeout_error,
+    within,
+)
+from ._models import Job
+from ._validation import check_job_id
+
+if TYPE_CHECKING:
+    from ._client import Client
+
+__all__ = ["OPERATION", "TRANSPORTS", "JobFollower", "watch"]
+
+logger = logging.getLogger("asyncjobs")
+
+TransportName = Literal["sse", "long-poll", "poll"]
+
+TRANSPORTS: Final[tuple[TransportName, ...]] = ("sse", "long-poll", "poll")
+
+OPERATION: Final[dict[str, str]] = {"sse": "events", "long-poll": "poll", "poll": "get"}
+"""The profile operation each transport needs; also the key remembered when it is not offered."""
+
+
+def _backoff() -> Backoff:
+    return Backoff(
+        base=TUNING.reconnect_base, cap=TUNING.reconnect_cap, budget=TUNING.failure_budget
+    )
+
+
+class _Feed(Protocol):
+    transport: TransportName
+
+    async def next(self, last: Job | None, deadline: float | None) -> list[Job]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class _SSEFeed:
+    """The job's own SSE stream (``events``), resumed after drops and stalls."""
+
+    transport: TransportName = "sse"
+
+    def __init__(self, client: Client, job_id: str) -> None:
+        self._client = client
+        self._job_id = job_id
+        self._stream = EventStream(client._http)
+        self._backoff = _backoff()
+        self._parse, self._custom = event_parser(client._profile)
+
+    async def next(self, last: Job | None, deadline: float | None) -> list[Job]:
+        stream = self._stream
+        job_id = self._job_id
+        while True:
+            if not stream.connected:
+                await self._connect()
+            events = await stream.read()
+            if events is None:
+                if stream.healthy():
+                    self._backoff.reset()
+                await asyncio.sleep(self._backoff.delay(stream.retry_hint()))
+                continue
+            jobs: list[Job] = []
+            for event in events:
+                if event.event not in JOB_EVENTS:
+                    continue
+                try:
+                    job = self._parse(event.data, last)
+                except ProtocolError as exc:  # only a profile's own hook raises
+                    raise NotOffered(str(exc), remember=False) from exc
+                if job is None or job.id != job_id:
+                    continue
+                if job.is_terminal and job.version is None:
+                    # A versionless API's events may be partial (no result, no error): the
+                    # final state is read in full.
+                    job = await self._complete(job)
+                jobs.append(job)
+                last = job
+            if jobs:
+                return jobs
+
+    async def _complete(self, job: Job) -> Job:
+        full = await self._client.get_job(self._job_id)
+        return full if full.is_terminal else job
+
+    async def _connect(self) -> None:
+        stream = self._stream
+        while True:
+            try:
+                await stream.connect(
+                    "events",
+                    path_params={"job_id": self._job_id},
+                    last_event_id=stream.resume_id,
+                )
+                return
+            except APIError as exc:
+                if exc.status in NOT_OFFERED:
+                    if stream.connections:
+                        # It worked before: a vanished job raises JobNotFoundError here.
+                        await self._client.get_job(self._job_id)
+                    raise NotOffered(str(exc)) from exc
+                if not is_transient(exc) or self._backoff.exhausted():
+                    raise
+                logger.info("SSE stream of job %r: %s; retrying", self._job_id, exc)
+            except TransportError as exc:
+                if self._backoff.exhausted():
+                    raise
+                logger.info("SSE stream of job %r: %s; retrying", self._job_id, exc)
+            await asyncio.sleep(self._backoff.delay())
+
+    async def aclose(self) -> None:
+        await self._stream.close()
+
+
+class _LongPollFeed:
+    """Long polls (``poll``): each request is held by the server until the job changes."""
+
+    transport: TransportName = "long-poll"
+
+    def __init__(self, client: Client, job_id: str) -> None:
+        self._client = client
+        self._job_id = job_id
+        self._backoff = _backoff()
+        self._worked = False
+
+    async def next(self, last: Job | None, deadline: float | None) -> list[Job]:
+        client = self._client
+        profile = client._profile
+        loop = asyncio.get_running_loop()
+        while True:
+            hold = TUNING.long_poll
+            if deadline is not None:
+                hold = max(1.0, min(hold, deadline - loop.time()))
+            try:
+                response = await client._http.request(
+                    "poll",
+                    path_params={"job_id": self._job_id},
+                    params=profile.poll_params(job=last, timeout=hold),
+                    # The server holds the request up to `hold`: the client's plain request
+                    # timeout must not cut it.
+                    timeout=hold + TUNING.long_poll_margin,
+                )
+                payload = profile.unwrap(response.json(), operation="poll", job_id=self._job_id)
+                job = profile.parse_job(payload)
+            except APIError as exc:
+                if exc.status in NOT_OFFERED:
+                    if self._worked:
+                        await client.get_job(self._job_id)  # JobNotFoundError if it is gone
+                    raise NotOffered(str(exc)) from exc
+                if not is_transient(exc) or self._backoff.exhausted():
+                    raise
+                logger.info("long poll of job %r: %s; retrying", self._job_id, exc)
+                await asyncio.sleep(self._backoff.delay())
+                continue
+            except TransportError as exc:
+                if self._backoff.exhausted():
+                    raise
+                logger.info("long poll of job %r: %s; retrying", self._job_id, exc)
+                await asyncio.sleep(self._backoff.delay())
+                continue
+            self._worked = True
+            self._backoff.reset()
+            return [job]
+
+    async def aclose(self) -> None:
+        return None
+
+
+class _PollFeed:
+    """Interval polling (``get``): adaptive (fast first, slower while nothing changes, fast
+    again after a change) unless the caller fixed the interval."""
+
+    transport: TransportName = "poll"
+
+    def __init__(self, client: Client, job_id: str, interval: float | None) -> None:
+        self._client = client
+        self._job_id = job_id
+        self._fixed = interval
+        self._interval = TUNING.poll_start
+        self._backoff = _backoff()
+
+    def _delay(self) -> float:
+        if self._fixed is not None:
+            return self._fixed
+        return self._interval * random.uniform(0.8, 1.2)
+
+    async def next(self, last: Job | None, deadline: float | None) -> list[Job]:
+        delay = self._delay()
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                job = await self._client.get_job(self._job_id)
+            except (APIError, TransportError) as exc:
+                if not is_transient(exc) or self._backoff.exhausted():
+                    raise
+                logger.info("polling job %r: %s; retrying", self._job_id, exc)
+                delay = max(self._delay(), self._backoff.delay())
+                continue
+            self._backoff.reset()
+            if is_newer(last, job):
+                self._interval = TUNING.poll_start
+            else:
+                self._interval = min(TUNING.poll_cap, self._interval * TUNING.poll_growth)
+            return [job]
+
+    async def aclose(self) -> None:
+        return None
+
+
+class JobFollower:
+    """Follows one job from a known state: each :meth:`next` returns the changes read next.
+
+    With ``transport="auto"`` it tries SSE, then long poll, then polling, skipping what the
+    profile lacks or what the server was seen not to offer (``unoffered``, a per-client set of
+    operation names it also adds to). Every state returned is newer than the one before.
+
+    Args:
+        client: The client.
+        job_id: The job.
+        transport: ``"auto"`` or one transport (then "not offered" raises
+            :class:`UnsupportedOperationError`).
+        poll_interval: A fixed polling interval, or None for adaptive polling.
+        last: The state already known (from a plain read of the job).
+        unoffered: Operations this client's server was seen not to offer.
+
+    Raises:
+        UnsupportedOperationError: a transport the profile lacks or the server does not offer.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        job_id: str,
+        *,
+        transport: str,
+        poll_interval: float | None,
+        last: Job | None,
+        unoffered: set[str],
+    ) -> None:
+        self._client = client
+        self._job_id = job_id
+        self._poll_interval = poll_interval
+        self._unoffered = unoffered
+        self._explicit = transport != "auto"
+        profile = client._profile
+        chain: list[TransportName]
+        if self._explicit:
+            chosen = next((name for name in TRANSPORTS if name == transport), None)
+            if chosen is None:
+                raise ValueError(
+                    f"transport must be 'auto', 'sse', 'long-poll' or 'poll', got {transport!r}"
+                )
+            if not profile.offers(chosen) or OPERATION[chosen] in unoffered:
+                raise UnsupportedOperationError(profile.name, f"{chosen} transport")
+            chain = [chosen]
+        else:
+            chain = [
+                name
+                for name in ("sse", "long-poll")
+                if profile.offers(name) and OPERATION[name] not in unoffered
+            ]
+            chain.append("poll")  # reading the job always works
+        self._chain = chain
+        self._feed: _Feed | None = None
+        self.last = last
+
+    @property
+    def transport(self) -> str | None:
+        """The transport in use, or None before the first :meth:`next`."""
+        return None if self._feed is None else self._feed.transport
+
+    def _open(self, name: TransportName) -> _Feed:
+        if name == "sse":
+            return _SSEFeed(self._client, self._job_id)
+        if name == "long-poll":
+            return _LongPollFeed(self._client, self._job_id)
+        return _PollFeed(self._client, self._job_id, self._poll_interval)
+
+    async def next(self, deadline: float | None = None) -> list[Job]:
+        """Wait for the next changes of the job.
+
+        Args:
+            deadline: The caller's deadline (event loop time), so a long poll asks the server
+                to answer before it; None for none. The caller enforces it.
+
+        Returns:
+            One or more states, each newer than the one before (and than the known state).
+
+        Raises:
+            UnsupportedOperationError: the chosen transport is not offered.
+            JobNotFoundError: the job disappeared.
+            APIError, TransportError: errors that outlasted the retry budget or are not
+                transient.
+        """
+        while True:
+            feed = self._feed
+            if feed is None:
+                feed = self._feed = self._open(self._chain[0])
+            try:
+                jobs = await feed.next(self.last, deadline)
+            except NotOffered as exc:
+                await feed.aclose()
+                self._feed = None
+                name = self._chain.pop(0)
+                if exc.remember:
+                    self._unoffered.add(OPERATION[name])
+                if self._explicit:
+                    raise UnsupportedOperationError(
+                        self._client._profile.name, f"{name} transport", str(exc)
+                    ) from exc
+                logger.info("job %r: %s not usable (%s); falling back", self._job_id, name, exc)
+                continue
+            fresh: list[Job] = []
+            last = self.last
+            for job in jobs:
+                if is_newer(last, job):
+                    fresh.append(job)
+                    last = job
+            self.last = last
+            if fresh:
+                return fresh
+
+    async def aclose(self) -> None:
+        """Close the transport in use (its stream, if any)."""
+        feed, self._feed = self._feed, None
+        if feed is not None:
+            await feed.aclose()
+
+
+async def watch(
+    client: Client,
+    job_id: str | int,
+    *,
+    transport: str = "auto",
+    timeout: float | None = None,  # noqa: ASYNC109
+    poll_interval: float | None = None,
+) -> AsyncGenerator[Job, None]:
+    """Follow one job: its current state first, then one :class:`Job` per change.
+
+    The current state is read first (so a 404 is :class:`JobNotFoundError`); then changes come
+    over the job's SSE stream, long polls or polling (see :class:`JobFollower`). The same
+    version is never yielded twice (for APIs without versions, the same state; ``updated_at``
+    alone is no change). The iterator ends after yielding the terminal state and does not raise
+    for a failed or cancelled job. Leaving the loop early closes the stream.
+
+    Args:
+        client: The client.
+        job_id: The job's id.
+        transport: ``"auto"``, ``"sse"``, ``"long-poll"`` or ``"poll"``.
+        timeout: Seconds for the whole watch, or None for no limit.
+        poll_interval: A fixed polling interval in seconds (polling only); None: adaptive.
+
+    Yields:
+        The job's states, oldest first.
+
+    Raises:
+        JobTimeoutError: ``timeout`` passed before the job ended (``.job`` is the last state).
+        JobNotFoundError: no such job.
+        UnsupportedOperationError: an explicit transport the API does not offer.
+        ValueError, TypeError: a bad argument.
+        APIError, TransportError: errors that outlasted the retry budget or are not transient.
+    """
+    job_id = check_job_id(job_id)
+    transport = check_transport(transport)
+    timeout = check_seconds("timeout", timeout, zero=True)
+    poll_interval = check_seconds("poll_interval", poll_interval, zero=False)
+    from ._live import get_hub  # _live imports this module
+
+    unoffered = get_hub(client).unoffered
+    deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
+    last: Job | None = None
+    # Built first: an explicit transport the API lacks raises before anything is read.
+    follower = JobFollower(
+        client,
+        job_id,
+        transport=transport,
+        poll_interval=poll_interval,
+        last=None,
+        unoffered=unoffered,
+    )
+    try:
+        last = follower.last = await within(deadline, client.get_job(job_id))
+        yield last
+        if last.is_terminal:
+            return
+        while True:
+            for job in await within(deadline, follower.next(deadline)):
+                last = job
+                yield job
+                if job.is_terminal:
+                    return
+    except Expired:
+        raise timeout_error(job_id, timeout, last) from None
+    finally:
+        await follower.aclose()
