@@ -1,0 +1,126 @@
+"""Reading fields of foreign job payloads, for the built-in profiles (sans-I/O).
+
+Each reader takes the payload, a key and the API's name for messages, and returns the value in
+the model's type or raises :class:`ProtocolError` naming the field, what was expected and what
+came. Missing keys and nulls are None; the empty strings some APIs send for "nothing" are None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from ._converter import parse_time
+from ._exceptions import ProtocolError
+
+__all__ = [
+    "as_object",
+    "epoch_ms",
+    "field_id",
+    "field_number",
+    "field_text",
+    "field_time",
+    "nested",
+    "snippet",
+]
+
+
+def snippet(value: Any, size: int = 80) -> str:
+    """A short ``repr`` of ``value`` for error messages."""
+    text = repr(value)
+    return text if len(text) <= size else text[: size - 3] + "..."
+
+
+def _bad(api: str, field: str, expected: str, value: Any) -> ProtocolError:
+    return ProtocolError(
+        f"{api} job payload field {field!r}: expected {expected}, got {snippet(value)}"
+    )
+
+
+def as_object(payload: Any, api: str, what: str = "a job object") -> Mapping[str, Any]:
+    """``payload`` as a JSON object.
+
+    Raises:
+        ProtocolError: it is not an object.
+    """
+    if not isinstance(payload, dict):
+        raise ProtocolError(f"{api}: expected {what}, got {snippet(payload)}")
+    return payload
+
+
+def nested(payload: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """The object under ``key``, or an empty mapping when it is absent or not an object."""
+    value = payload.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def field_id(payload: Mapping[str, Any], key: str, api: str) -> str:
+    """A required job id (a non-empty string, or an integer made a string).
+
+    Raises:
+        ProtocolError: the id is missing or of another type.
+    """
+    value = payload.get(key)
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise _bad(api, key, "a job id (a non-empty string or an integer)", value)
+
+
+def field_text(payload: Mapping[str, Any], key: str, api: str) -> str | None:
+    """An optional string; ``""`` is None.
+
+    Raises:
+        ProtocolError: the value is neither a string nor null.
+    """
+    value = payload.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    raise _bad(api, key, "a string or null", value)
+
+
+def field_number(payload: Mapping[str, Any], key: str, api: str) -> float | None:
+    """An optional number (int or float, never a boolean).
+
+    Raises:
+        ProtocolError: the value is neither a number nor null.
+    """
+    value = payload.get(key)
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    raise _bad(api, key, "a number or null", value)
+
+
+def field_time(payload: Mapping[str, Any], key: str, api: str) -> datetime | None:
+    """An optional ISO 8601 time; a naive one is taken as UTC.
+
+    Raises:
+        ProtocolError: the value is not a time.
+    """
+    value = payload.get(key)
+    if value is None or value == "":
+        return None
+    return parse_time(value, f"{api} {key}")
+
+
+def epoch_ms(payload: Mapping[str, Any], key: str, api: str) -> datetime | None:
+    """An optional time in milliseconds since the epoch; 0 means "not yet" (None).
+
+    Raises:
+        ProtocolError: the value is not a number.
+    """
+    value = payload.get(key)
+    if value is None or value == 0:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value / 1000, UTC)
+        except (OverflowError, OSError, ValueError):
+            pass
+    raise _bad(api, key, "milliseconds since the epoch", value)
