@@ -1,0 +1,533 @@
+"""A blocking facade over :class:`Client` for code that is not async: :class:`SyncClient`.
+
+One event loop runs in a background thread (anyio's blocking portal, asyncio backend) and the
+:class:`Client` lives in that loop. Every method sends its coroutine to the loop and blocks the
+calling thread until it is done; exceptions come back unchanged (the same objects, so the same
+classes). Iterating methods return a :class:`SyncIterator`, which runs the whole async iteration
+in one task of the loop (so the watch's timeout and the iterator's cleanup behave exactly as in
+async code) and hands items over one at a time, on demand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from concurrent.futures import CancelledError, Future
+from types import TracebackType
+from typing import Any, Generic, Literal, TypeVar, overload
+
+import anyio
+import attrs
+from anyio.abc import TaskStatus
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from ._client import Client
+from ._client_waiting import WatchTransport
+from ._models import CleanupResult, Job, JobStatus, QueueStats
+from ._profiles import Profile
+from ._retry import RetryPolicy
+
+__all__ = ["SyncClient", "SyncIterator"]
+
+T = TypeVar("T")
+
+_CLOSED_MESSAGE = "this SyncClient is closed: create a new one (or use it inside its `with` block)"
+
+
+@attrs.frozen
+class _Item(Generic[T]):
+    value: T
+
+
+@attrs.frozen
+class _Raised:
+    error: BaseException
+
+
+class _Driver(Generic[T]):
+    """The loop's side of a :class:`SyncIterator`: runs the async iterator in one task.
+
+    It holds no reference to its SyncIterator, so that dropping the SyncIterator (a ``break``)
+    lets it be collected, and its ``__del__`` closes the driver.
+    """
+
+    def __init__(self) -> None:
+        self.finished = threading.Event()
+        self.loop_thread: int | None = None
+        self._requests: MemoryObjectSendStream[None]
+        self._results: MemoryObjectReceiveStream[_Item[T] | _Raised]
+
+    async def run(
+        self, factory: Callable[[], AsyncIterator[T]], *, task_status: TaskStatus[None]
+    ) -> None:
+        """Create the async iterator, then advance it once per request, until it ends."""
+        self.loop_thread = threading.get_ident()
+        requests_send, requests_receive = anyio.create_memory_object_stream[None](1)
+        results_send, results_receive = anyio.create_memory_object_stream[_Item[T] | _Raised](1)
+        self._requests = requests_send
+        self._results = results_receive
+        streams = (requests_send, requests_receive, results_send, results_receive)
+        try:
+            iterator = factory()
+        except BaseException:
+            for stream in streams:
+                stream.close()
+            self.finished.set()
+            raise
+        task_status.started()
+        try:
+            async for _ in requests_receive:
+                try:
+                    item = await anext(iterator)
+                except StopAsyncIteration:
+                    return
+                except Exception as exc:
+                    await results_send.send(_Raised(exc))
+                    return
+                await results_send.send(_Item(item))
+        finally:
+            for stream in streams:  # a next() waiting on them gets None at once
+                stream.close()
+            try:
+                aclose = getattr(iterator, "aclose", None)
+                if aclose is not None:
+                    with anyio.CancelScope(shield=True):
+                        await aclose()
+            finally:
+                self.finished.set()
+
+    async def next(self) -> _Item[T] | _Raised | None:
+        """Ask for the next item; None once the iterator has ended or was closed."""
+        try:
+            await self._requests.send(None)
+            return await self._results.receive()
+        except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            return None
+
+
+class SyncIterator(Iterator[T]):
+    """A plain iterator over an async iterator of :class:`Client`, driven in the portal's loop.
+
+    The async iterator runs from start to end inside one task of the loop, and advances only
+    when :meth:`__next__` asks for the next item; its exceptions are raised by ``next()``
+    unchanged. Breaking out of a ``for`` loop over it closes it as soon as it is dropped; call
+    :meth:`close` (or use it as a context manager) to close it at a precise point, e.g. while
+    you still hold a reference. Closing cancels the async iterator if it is busy, closes it (its
+    ``finally`` blocks run, its connections are released) and returns once nothing of it is left
+    running in the loop. A ``next()`` blocked in another thread then raises ``StopIteration``.
+    """
+
+    def __init__(
+        self,
+        portal: BlockingPortal,
+        factory: Callable[[], AsyncIterator[T]],
+        on_close: Callable[[SyncIterator[Any]], None] | None = None,
+    ) -> None:
+        self._portal = portal
+        self._next_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._closed = False
+        self._on_close = on_close
+        self._driver: _Driver[T] = _Driver()
+        self._task: Future[None]
+        self._task, _ = portal.start_task(self._driver.run, factory)
+
+    def __iter__(self) -> SyncIterator[T]:
+        return self
+
+    def __next__(self) -> T:
+        with self._next_lock:
+            if self._closed:
+                raise StopIteration
+            try:
+                outcome = self._portal.call(self._driver.next)
+            except RuntimeError:
+                if self._closed or self._driver.finished.is_set():
+                    raise StopIteration from None
+                raise
+        if isinstance(outcome, _Item):
+            return outcome.value
+        self.close()
+        if isinstance(outcome, _Raised):
+            raise outcome.error
+        raise StopIteration
+
+    def close(self) -> None:
+        """Close the underlying async iterator and wait until it has finished; idempotent."""
+        with self._state_lock:
+            if self._closed:
+                return
+            self._closed = True
+        if not self._task.done():
+            self._task.cancel()  # cancels the driving task in the loop
+        if threading.get_ident() != self._driver.loop_thread:
+            self._driver.finished.wait()
+        if self._on_close is not None:
+            self._on_close(self)
+
+    def __enter__(self) -> SyncIterator[T]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # Dropped without close(), e.g. by a `break`: close it. (In the loop's own thread, a
+        # garbage collection there, close() cancels without waiting, so it cannot deadlock.)
+        if not getattr(self, "_closed", True) and hasattr(self, "_task"):
+            with contextlib.suppress(Exception):
+                self.close()
+
+
+class SyncClient:
+    """The blocking twin of :class:`Client`: the same methods, without ``await``.
+
+    ::
+
+        with SyncClient("http://127.0.0.1:8000/api/v1") as client:
+            job = client.submit_job("report", {"month": "2024-05"})
+            for update in client.watch(job.id):
+                print(update.status, update.progress)
+
+    It starts one event loop in a background thread (anyio's blocking portal, asyncio backend)
+    and creates the :class:`Client` inside it. Each method runs the :class:`Client` method of the
+    same name there and blocks until it is done. Exceptions are the ones :class:`Client` raises,
+    unchanged. A SyncClient may be shared by several threads; their calls run concurrently in
+    the loop. Pressing Ctrl-C during a call cancels that call in the loop (so a
+    ``wait_for_jobs(..., cancel_on_exit=True)`` cancels its jobs on the server) before
+    ``KeyboardInterrupt`` propagates.
+
+    ``watch``, ``watch_jobs``, ``as_completed`` and ``list_jobs`` return a
+    :class:`SyncIterator`: a plain iterator that closes its async generator when closed, when
+    exhausted or when dropped (``break`` out of the ``for`` loop).
+
+    Args:
+        base_url: Where the API's job routes begin, e.g. ``http://127.0.0.1:8000/api/v1``.
+        token: The API token, sent the way the profile says (bearer by default).
+        headers: Extra headers for every request.
+        profile: A built-in profile name or a :class:`Profile`.
+        timeout: Seconds for one ordinary request (never applies to streams and long polls).
+        retry: A :class:`RetryPolicy`; None for the default policy.
+        max_connections: The most connections open at once.
+
+    Unlike :class:`Client` it takes no ``session``: an aiohttp session belongs to the event loop
+    it was created in, and the SyncClient's loop is its own.
+
+    Raises:
+        Whatever :class:`Client` raises when created with these options (e.g. ``ValueError``
+        for a bad base URL).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        profile: str | Profile = "native",
+        timeout: float | None = 30.0,
+        retry: RetryPolicy | None = None,
+        max_connections: int = 100,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._closed = False
+        self._iterators: weakref.WeakSet[SyncIterator[Any]] = weakref.WeakSet()
+        self._portal_cm = start_blocking_portal(backend="asyncio")
+        self._portal = self._portal_cm.__enter__()
+
+        async def open_client() -> Client:
+            client = Client(
+                base_url,
+                token=token,
+                headers=headers,
+                profile=profile,
+                timeout=timeout,
+                retry=retry,
+                max_connections=max_connections,
+            )
+            await client.__aenter__()
+            return client
+
+        try:
+            self._client = self._portal.call(open_client)
+        except BaseException:
+            self._closed = True
+            self._stop_portal()
+            raise
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<SyncClient {self._client!r} ({state})>"
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._closed
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the client and stop its event loop thread; idempotent.
+
+        Open iterators are closed first, then the :class:`Client` (its session and streams),
+        then the loop; a call still running in another thread at that point is cancelled.
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            iterators = list(self._iterators)
+        try:
+            for iterator in iterators:
+                iterator.close()
+            self._portal.call(self._client.close)
+        finally:
+            self._stop_portal()
+
+    def _stop_portal(self) -> None:
+        with contextlib.suppress(RuntimeError):  # already stopped
+            self._portal.call(self._portal.stop, True)
+        self._portal_cm.__exit__(None, None, None)
+
+    def __enter__(self) -> SyncClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _check_open(self) -> BlockingPortal:
+        if self._closed:
+            raise RuntimeError(_CLOSED_MESSAGE)
+        return self._portal
+
+    def _call(self, func: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+        portal = self._check_open()
+        finished = threading.Event()
+
+        async def run() -> T:
+            try:
+                return await func(*args, **kwargs)
+            finally:
+                finished.set()
+
+        try:
+            future = portal.start_task_soon(run)
+        except RuntimeError:
+            if self._closed:
+                raise RuntimeError(_CLOSED_MESSAGE) from None
+            raise
+        try:
+            return future.result()
+        except CancelledError:
+            if self._closed:
+                raise RuntimeError(
+                    "the SyncClient was closed while this call was running"
+                ) from None
+            raise
+        except BaseException:
+            if not future.done():
+                # Interrupted while waiting (KeyboardInterrupt): cancel the call in the loop and
+                # let its cleanup finish before the interrupt goes on.
+                future.cancel()
+                finished.wait()
+            raise
+
+    def _iterate(self, factory: Callable[[], AsyncIterator[T]]) -> SyncIterator[T]:
+        portal = self._check_open()
+        try:
+            iterator = SyncIterator(portal, factory, self._iterators.discard)
+        except RuntimeError:
+            if self._closed:
+                raise RuntimeError(_CLOSED_MESSAGE) from None
+            raise
+        with self._lock:
+            self._iterators.add(iterator)
+        return iterator
+
+    # -- job operations ----------------------------------------------------------------------
+
+    def submit_job(
+        self,
+        name: str | None = None,
+        config: Mapping[str, Any] | None = None,
+        *,
+        priority: int = 2,
+        idempotency_key: str | None = None,
+    ) -> Job:
+        """Submit a job and return it as created. See :meth:`Client.submit_job`."""
+        return self._call(
+            self._client.submit_job,
+            name,
+            config,
+            priority=priority,
+            idempotency_key=idempotency_key,
+        )
+
+    def get_job(self, job_id: str | int) -> Job:
+        """Return the job's current state. See :meth:`Client.get_job`."""
+        return self._call(self._client.get_job, job_id)
+
+    def get_jobs(self, job_ids: Iterable[str | int]) -> list[Job]:
+        """Return the current state of many jobs, in input order. See :meth:`Client.get_jobs`."""
+        return self._call(self._client.get_jobs, list(job_ids))
+
+    def list_jobs(
+        self, *, status: JobStatus | str | None = None, limit: int | None = None
+    ) -> SyncIterator[Job]:
+        """Iterate over the jobs, newest first, following pages. See :meth:`Client.list_jobs`."""
+        return self._iterate(lambda: self._client.list_jobs(status=status, limit=limit))
+
+    def cancel_job(self, job_id: str | int) -> Job:
+        """Cancel a pending or running job and return it. See :meth:`Client.cancel_job`."""
+        return self._call(self._client.cancel_job, job_id)
+
+    def restart_job(self, job_id: str | int) -> Job:
+        """Restart a failed or cancelled job and return it. See :meth:`Client.restart_job`."""
+        return self._call(self._client.restart_job, job_id)
+
+    def delete_job(self, job_id: str | int) -> None:
+        """Delete a finished job. See :meth:`Client.delete_job`."""
+        self._call(self._client.delete_job, job_id)
+
+    def get_log(self, job_id: str | int) -> str:
+        """Return the job's log text. See :meth:`Client.get_log`."""
+        return self._call(self._client.get_log, job_id)
+
+    def queue_stats(self) -> QueueStats:
+        """Return the queue statistics. See :meth:`Client.queue_stats`."""
+        return self._call(self._client.queue_stats)
+
+    def cleanup(self, *, max_age_hours: int = 24) -> CleanupResult:
+        """Delete jobs finished more than ``max_age_hours`` ago. See :meth:`Client.cleanup`."""
+        return self._call(self._client.cleanup, max_age_hours=max_age_hours)
+
+    # -- watching and waiting ----------------------------------------------------------------
+
+    def watch(
+        self,
+        job_id: str | int,
+        *,
+        transport: WatchTransport = "auto",
+        timeout: float | None = None,
+        poll_interval: float | None = None,
+    ) -> SyncIterator[Job]:
+        """Iterate over the job's states until it ends. See :meth:`Client.watch`.
+
+        Yields the current state first, then each change, and stops after the terminal state.
+        The iterator raises :class:`JobTimeoutError` when ``timeout`` runs out.
+        """
+        return self._iterate(
+            lambda: self._client.watch(
+                job_id, transport=transport, timeout=timeout, poll_interval=poll_interval
+            )
+        )
+
+    def watch_jobs(
+        self, job_ids: Iterable[str | int], *, timeout: float | None = None
+    ) -> SyncIterator[Job]:
+        """Iterate over the updates of many jobs, one stream. See :meth:`Client.watch_jobs`."""
+        ids = list(job_ids)
+        return self._iterate(lambda: self._client.watch_jobs(ids, timeout=timeout))
+
+    def wait_for_job(
+        self,
+        job_id: str | int,
+        *,
+        timeout: float | None = 300,
+        poll_interval: float | None = None,
+        transport: WatchTransport = "auto",
+        raise_on_failure: bool = True,
+    ) -> Job:
+        """Block until the job ends and return its final state. See :meth:`Client.wait_for_job`.
+
+        Raises:
+            JobFailedError: The job failed (with ``raise_on_failure``).
+            JobCancelledError: The job was cancelled (with ``raise_on_failure``).
+            JobTimeoutError: ``timeout`` ran out first.
+        """
+        return self._call(
+            self._client.wait_for_job,
+            job_id,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            transport=transport,
+            raise_on_failure=raise_on_failure,
+        )
+
+    @overload
+    def wait_for_jobs(
+        self,
+        job_ids: Iterable[str | int],
+        *,
+        timeout: float | None = 300,
+        fail_fast: bool = True,
+        return_exceptions: Literal[False] = False,
+        cancel_on_exit: bool = False,
+    ) -> list[Job]: ...
+
+    @overload
+    def wait_for_jobs(
+        self,
+        job_ids: Iterable[str | int],
+        *,
+        timeout: float | None = 300,
+        fail_fast: bool = True,
+        return_exceptions: bool,
+        cancel_on_exit: bool = False,
+    ) -> list[Job | BaseException]: ...
+
+    def wait_for_jobs(
+        self,
+        job_ids: Iterable[str | int],
+        *,
+        timeout: float | None = 300,
+        fail_fast: bool = True,
+        return_exceptions: bool = False,
+        cancel_on_exit: bool = False,
+    ) -> list[Job] | list[Job | BaseException]:
+        """Block until all the jobs end; results in input order. See :meth:`Client.wait_for_jobs`.
+
+        Returns:
+            The final jobs in input order; with ``return_exceptions``, failures come back in
+            the list instead of being raised.
+
+        Raises:
+            JobFailedError: A job failed (unless ``return_exceptions``).
+            JobCancelledError: A job was cancelled (unless ``return_exceptions``).
+            JobTimeoutError: ``timeout`` ran out first; ``details["pending_job_ids"]`` lists
+                the unfinished jobs.
+        """
+        ids = list(job_ids)
+
+        async def wait() -> list[Job] | list[Job | BaseException]:
+            return await self._client.wait_for_jobs(
+                ids,
+                timeout=timeout,
+                fail_fast=fail_fast,
+                return_exceptions=return_exceptions,
+                cancel_on_exit=cancel_on_exit,
+            )
+
+        return self._call(wait)
+
+    def as_completed(
+        self, job_ids: Iterable[str | int], *, timeout: float | None = None
+    ) -> SyncIterator[Job]:
+        """Iterate over each job's final state as it ends. See :meth:`Client.as_completed`."""
+        ids = list(job_ids)
+        return self._iterate(lambda: self._client.as_completed(ids, timeout=timeout))

@@ -1,0 +1,106 @@
+"""``asyncjobs demo`` runs to completion, with rich bars and in plain mode; its batch is seeded."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from asyncjobs._cli_demo import plan_batch
+
+# Small and fast: 4 jobs on 2 workers, 4x speed (about 3 s).
+FAST = ["--jobs", "4", "--speed", "4"]
+
+
+def run_demo(*args: str, pythonpath: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCJOBS_")}
+    env.update({"COLUMNS": "120", "PYTHONUNBUFFERED": "1"})
+    if pythonpath:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, env.get("PYTHONPATH")]))
+    return subprocess.run(
+        [sys.executable, "-m", "asyncjobs", "demo", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+
+
+def assert_summary(out: str, names: list[str]) -> None:
+    summary = out[out.index("Summary") :]
+    for name in names:
+        assert name in summary
+    for status in ("completed", "failed", "cancelled"):
+        assert status in summary
+    totals = "\n".join(summary.strip().splitlines()[-3:])
+    assert "4 jobs in" in totals and "over 1 SSE stream" in totals, totals
+    assert "requests in all: 4 submits," in totals
+    assert "Polling each job once a second would have taken" in totals
+
+
+def test_plan_is_seeded_and_mixed() -> None:
+    """The same seed gives the same batch; it has failures and one job to cancel."""
+    batch = plan_batch(12, seed=7)
+    assert batch == plan_batch(12, seed=7)
+    assert batch != plan_batch(12, seed=8)
+    assert len({job.name for job in batch}) == 12
+    assert sum(bool(job.config.get("fail")) for job in batch) == 2
+    [cancelled] = [job for job in batch if job.cancel_at is not None]
+    assert not cancelled.config.get("fail")
+    assert all(2.0 <= job.config["duration"] <= 7.0 for job in batch)
+    assert max(job.config["duration"] for job in plan_batch(12, seed=7, speed=4)) <= 1.75
+    assert len(plan_batch(40, seed=1)) == 40  # names repeat with a suffix past the list
+    assert [job.cancel_at for job in plan_batch(1, seed=1)] == [None]
+
+
+def test_plain_demo_prints_a_line_per_update_and_a_summary() -> None:
+    """--plain: a title, lines of updates, a summary table and the totals line; exit 0."""
+    run = run_demo(*FAST, "--plain")
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""
+    assert "\x1b[" not in run.stdout
+    names = [job.name for job in plan_batch(4, seed=7)]
+    first, second = run.stdout.splitlines()[:2]
+    assert first == "asyncjobs demo · 4 jobs on 2 workers · seed 7"
+    assert second.startswith("embedded server http://127.0.0.1:")
+    updates = run.stdout[: run.stdout.index("Summary")]
+    assert "step 1/" in updates and "running" in updates
+    assert_summary(run.stdout, names)
+
+
+def test_demo_without_a_terminal_falls_back_to_plain() -> None:
+    """stdout is a pipe here, so the demo prints plain lines without being told."""
+    run = run_demo("--jobs", "2", "--speed", "8", "--seed", "3")
+    assert run.returncode == 0, run.stderr
+    assert "\x1b[" not in run.stdout
+    assert "Summary" in run.stdout
+
+
+def test_rich_demo_draws_live_bars() -> None:
+    """--force-terminal: rich draws live bars (cursor control, colours) and a summary table."""
+    run = run_demo(*FAST, "--force-terminal")
+    assert run.returncode == 0, run.stderr
+    assert "\x1b[?25l" in run.stdout  # the cursor hidden while the bars are live
+    assert "━" in run.stdout  # bars
+    assert "updates over" in run.stdout  # the live footer
+    names = [job.name for job in plan_batch(4, seed=7)]
+    assert_summary(run.stdout, names)
+
+
+def test_demo_without_rich_falls_back_to_plain(tmp_path: Path) -> None:
+    """Without the cli extra (rich cannot be imported), even --force-terminal prints plain lines."""
+    (tmp_path / "rich").mkdir()
+    (tmp_path / "rich" / "__init__.py").write_text("raise ImportError('rich is not installed')\n")
+    run = run_demo("--jobs", "2", "--speed", "8", "--force-terminal", pythonpath=str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    assert "\x1b[" not in run.stdout
+    assert "Summary" in run.stdout and "RESULT / ERROR" in run.stdout
+
+
+def test_bad_options_exit_2() -> None:
+    """--jobs out of range: one line on stderr, exit status 2."""
+    run = run_demo("--jobs", "0")
+    assert run.returncode == 2
+    assert run.stderr.strip() == "asyncjobs: error: --jobs must be 1..500, got 0"
