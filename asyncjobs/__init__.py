@@ -4,6 +4,7 @@ Submit, inspect, cancel, watch and wait for long-running jobs over one aiohttp s
 reference job server and a test harness (:mod:`asyncjobs.testing`) to run it all on loopback.
 """
 
+from ._client import Client
 from ._exceptions import (
     APIError,
     AsyncJobsError,
@@ -22,6 +23,9 @@ from ._exceptions import (
     UnsupportedOperationError,
 )
 from ._models import CleanupResult, Job, JobStatus, QueueStats
+from ._profiles import PROFILES, Profile, Route
+from ._retry import RetryPolicy
+from ._sync import SyncClient
 from ._version import __version__
 
 __all__ = [
@@ -30,6 +34,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "CleanupResult",
+    "Client",
     "ConflictError",
     "Job",
     "JobCancelledError",
@@ -37,11 +42,16 @@ __all__ = [
     "JobNotFoundError",
     "JobStatus",
     "JobTimeoutError",
+    "PROFILES",
     "PermissionDeniedError",
+    "Profile",
     "ProtocolError",
     "QueueStats",
     "RateLimitError",
+    "RetryPolicy",
+    "Route",
     "ServerError",
+    "SyncClient",
     "TransportError",
     "UnsupportedOperationError",
     "__version__",

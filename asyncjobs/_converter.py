@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import attrs
 import cattrs
 
 from ._exceptions import ProtocolError
@@ -42,7 +43,7 @@ def _describe(value: Any) -> str:
 # Snapshots of one job repeat its created_at and started_at in every event: parsing each string
 # once keeps the hot path (SSE event -> Job) cheap. Bounded: cleared when full.
 _TIME_CACHE: dict[str, datetime] = {}
-_TIME_CACHE_SIZE = 4096
+_TIME_CACHE_SIZE = 16384
 
 
 def parse_time(value: Any, field: str = "time") -> datetime | None:
@@ -150,23 +151,77 @@ def job_from_native(payload: Any) -> Job:
     started_at = get("started_at")
     completed_at = get("completed_at")
     updated_at = get("updated_at")
-    return Job(
-        id=job_id,
-        status=status,
-        name=name,
-        progress=progress,
-        message=message,
-        result=get("result"),
-        error=error,
-        priority=priority,
-        config=config,
-        created_at=None if created_at is None else parse_time(created_at, "created_at"),
-        started_at=None if started_at is None else parse_time(started_at, "started_at"),
-        completed_at=None if completed_at is None else parse_time(completed_at, "completed_at"),
-        updated_at=None if updated_at is None else parse_time(updated_at, "updated_at"),
-        version=version,
-        raw=payload,
+    job = _new_job(Job)
+    _set_id(job, job_id)
+    _set_status(job, status)
+    _set_name(job, name)
+    _set_progress(job, progress)
+    _set_message(job, message)
+    _set_result(job, get("result"))
+    _set_error(job, error)
+    _set_priority(job, priority)
+    _set_config(job, config)
+    _set_created_at(job, None if created_at is None else parse_time(created_at, "created_at"))
+    _set_started_at(job, None if started_at is None else parse_time(started_at, "started_at"))
+    _set_completed_at(
+        job, None if completed_at is None else parse_time(completed_at, "completed_at")
     )
+    # updated_at differs in every event: parsed without the cache, which it would only churn.
+    _set_updated_at(job, None if updated_at is None else _parse_uncached(updated_at))
+    _set_version(job, version)
+    _set_raw(job, payload)
+    return job
+
+
+def _parse_uncached(value: Any) -> datetime | None:
+    if type(value) is str:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return parsed if parsed.tzinfo is UTC else _as_utc(parsed)
+    return parse_time(value, "updated_at")
+
+
+# Job is frozen, so attrs' __init__ sets each of its 15 slots through object.__setattr__; on the
+# hot path (an SSE event per update) the slot descriptors are called directly instead, which is
+# markedly cheaper. tests/test_models.py checks that every field is set this way.
+_new_job = object.__new__
+(
+    _set_id,
+    _set_status,
+    _set_name,
+    _set_progress,
+    _set_message,
+    _set_result,
+    _set_error,
+    _set_priority,
+    _set_config,
+    _set_created_at,
+    _set_started_at,
+    _set_completed_at,
+    _set_updated_at,
+    _set_version,
+    _set_raw,
+) = (Job.__dict__[field.name].__set__ for field in attrs.fields(Job))
+_FAST_FIELDS = (
+    "id",
+    "status",
+    "name",
+    "progress",
+    "message",
+    "result",
+    "error",
+    "priority",
+    "config",
+    "created_at",
+    "started_at",
+    "completed_at",
+    "updated_at",
+    "version",
+    "raw",
+)
 
 
 def job_to_native(job: Job) -> dict[str, Any]:

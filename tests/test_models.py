@@ -232,3 +232,12 @@ def test_cleanup_result_accepts_both_names(key: str) -> None:
 def test_cleanup_result_without_a_count_is_a_protocol_error() -> None:
     with pytest.raises(ProtocolError, match="neither 'cleaned_jobs' nor 'removed_jobs'"):
         cleanup_result_from({"success": True})
+
+
+def test_the_fast_job_builder_sets_every_field_in_order() -> None:
+    """job_from_native bypasses attrs' __init__: it must know every field of Job."""
+    from asyncjobs._converter import _FAST_FIELDS
+
+    assert tuple(field.name for field in attrs.fields(Job)) == _FAST_FIELDS
+    built = job_from_native(NATIVE)
+    assert built == Job(**{name: getattr(built, name) for name in _FAST_FIELDS})

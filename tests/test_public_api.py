@@ -1,0 +1,134 @@
+"""The public namespace matches DESIGN.md section 3, and the exception tree is exactly as drawn."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import pytest
+
+import asyncjobs
+from asyncjobs import (
+    APIError,
+    AsyncJobsError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    JobCancelledError,
+    JobFailedError,
+    JobNotFoundError,
+    JobTimeoutError,
+    PermissionDeniedError,
+    ProtocolError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+    UnsupportedOperationError,
+)
+from asyncjobs._exceptions import api_error_class
+
+DESIGN_NAMES = {
+    "Client",
+    "SyncClient",
+    "Job",
+    "JobStatus",
+    "QueueStats",
+    "CleanupResult",
+    "RetryPolicy",
+    "Profile",
+    "AsyncJobsError",
+    "APIError",
+    "BadRequestError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "JobNotFoundError",
+    "ConflictError",
+    "RateLimitError",
+    "ServerError",
+    "TransportError",
+    "ProtocolError",
+    "UnsupportedOperationError",
+    "JobFailedError",
+    "JobCancelledError",
+    "JobTimeoutError",
+}
+
+
+def test_every_design_name_is_exported() -> None:
+    assert set(asyncjobs.__all__) >= DESIGN_NAMES
+    for name in asyncjobs.__all__:
+        assert hasattr(asyncjobs, name), name
+
+
+def test_all_is_sorted_and_complete() -> None:
+    public = {
+        name
+        for name, value in vars(asyncjobs).items()
+        if not name.startswith("_") and not inspect.ismodule(value)
+    }
+    assert public <= set(asyncjobs.__all__)
+    assert list(asyncjobs.__all__) == sorted(asyncjobs.__all__, key=str)
+
+
+@pytest.mark.parametrize("module", ["asyncjobs.sse", "asyncjobs.testing", "asyncjobs.server"])
+def test_public_submodules_declare_all(module: str) -> None:
+    mod = importlib.import_module(module)
+    assert mod.__all__
+    for name in mod.__all__:
+        assert hasattr(mod, name), f"{module}.{name}"
+
+
+@pytest.mark.parametrize(
+    ("cls", "parent"),
+    [
+        (APIError, AsyncJobsError),
+        (BadRequestError, APIError),
+        (AuthenticationError, APIError),
+        (PermissionDeniedError, APIError),
+        (JobNotFoundError, APIError),
+        (ConflictError, APIError),
+        (RateLimitError, APIError),
+        (ServerError, APIError),
+        (TransportError, AsyncJobsError),
+        (ProtocolError, AsyncJobsError),
+        (UnsupportedOperationError, AsyncJobsError),
+        (JobFailedError, AsyncJobsError),
+        (JobCancelledError, AsyncJobsError),
+        (JobTimeoutError, AsyncJobsError),
+        (JobTimeoutError, TimeoutError),
+    ],
+)
+def test_exception_tree(cls: type[Exception], parent: type[Exception]) -> None:
+    assert issubclass(cls, parent)
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (400, BadRequestError),
+        (422, BadRequestError),
+        (401, AuthenticationError),
+        (403, PermissionDeniedError),
+        (404, JobNotFoundError),
+        (409, ConflictError),
+        (429, RateLimitError),
+        (500, ServerError),
+        (503, ServerError),
+        (413, APIError),
+    ],
+)
+def test_status_codes_map_to_classes(status: int, cls: type[APIError]) -> None:
+    assert api_error_class(status) is cls
+
+
+def test_job_timeout_error_details() -> None:
+    err = JobTimeoutError("late", job_id="j1", timeout=2.5, details={"pending_job_ids": ["j1"]})
+    assert err.details == {"job_id": "j1", "timeout": 2.5, "pending_job_ids": ["j1"]}
+    assert isinstance(err, TimeoutError)
+
+
+def test_unsupported_operation_names_profile_and_operation() -> None:
+    err = UnsupportedOperationError("mammoth", "cancel_job")
+    assert "mammoth" in str(err)
+    assert "cancel_job" in str(err)
+    assert (err.profile, err.operation) == ("mammoth", "cancel_job")
