@@ -26,8 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_serve(commands)
     # Client commands and `demo` (issue #5): submit, get, list, watch, wait, cancel, stats.
-    from asyncjobs._cli_commands import register
+    from asyncjobs._cli_commands import add_connection_options, register
 
+    add_connection_options(parser)
     register(commands)
     return parser
 

@@ -61,22 +61,38 @@ _OUTCOME_HELP = (
 )
 
 
-def _connection_options() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    group = common.add_argument_group("connection and output")
+def add_connection_options(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
+    """Add ``--url``, ``--token``, ``--profile`` and ``--json`` to ``parser``.
+
+    The options are accepted both before and after the command. The main parser holds the
+    defaults; each command's copy uses ``argparse.SUPPRESS`` so that it does not overwrite a
+    value given before the command with its own default.
+    """
+    unset: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {}
+    group = parser.add_argument_group("connection and output")
     group.add_argument(
         "--url",
         help=f"the API's base URL (default: $ASYNCJOBS_URL, else {DEFAULT_URL})",
+        **unset,
     )
-    group.add_argument("--token", help="the API token (default: $ASYNCJOBS_TOKEN)")
+    group.add_argument("--token", help="the API token (default: $ASYNCJOBS_TOKEN)", **unset)
     group.add_argument(
         "--profile",
         help="the API's profile, e.g. native, compileo, job-management "
         "(default: $ASYNCJOBS_PROFILE, else native)",
+        **unset,
     )
     group.add_argument(
-        "--json", action="store_true", help="print one JSON object per line, for scripts"
+        "--json",
+        action="store_true",
+        help="print one JSON object per line, for scripts",
+        **unset,
     )
+
+
+def _connection_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    add_connection_options(common, suppress=True)
     return common
 
 

@@ -131,6 +131,16 @@ async def test_stats_shows_each_count(server: JobServer) -> None:
     assert "total           1" in run.out and "running         1" in run.out
 
 
+async def test_connection_options_work_before_the_command_too(server: JobServer) -> None:
+    """--url and --json may stand before the command; one after it wins over one before."""
+    server.create_job("a", status="running")
+    run = await cli("--url", server.url, "--json", "stats")
+    assert run.code == 0, run.err
+    assert json.loads(run.out)["running"] == 1
+    run = await cli("--url", "http://127.0.0.1:9/api/v1", "stats", "--url", server.url)
+    assert run.code == 0, run.err
+
+
 async def test_url_and_token_come_from_the_environment() -> None:
     """ASYNCJOBS_URL and ASYNCJOBS_TOKEN are used when --url and --token are not given."""
     async with JobServer(tokens=["t0k"]) as server:

@@ -1,0 +1,408 @@
+"""Waiting on many jobs in one process: asyncjobs next to a per-job polling loop.
+
+DESIGN.md section 6, "Waiting on 10,000 jobs in one process". Three processes:
+
+- the reference server (``asyncjobs.testing.JobServer``) in a child process, driven over a pipe;
+  for each client it creates N pending jobs, then, once the client has read all of them, changes
+  each job three times (running, progress 50, completed) spread over ``--duration`` seconds,
+  stamping every change with its wall time (``message=repr(time.time())``);
+- each client in a child process of its own (spawned fresh), so that its CPU time and peak RSS
+  are its own and nothing else's:
+
+  - (a) asyncjobs: ``Client.watch_jobs(ids)``, one update per change of any job;
+  - (b) polling: one task per job doing ``GET /jobs/{id}`` every second on a plain aiohttp
+    session (connection limit 100) until the job is finished.
+
+For each client: the TCP connections the server accepted and the requests it received, the client
+process's CPU time (user + system) from the start of the wait to the last final state, its peak
+RSS over its baseline (taken after imports, before the wait), the wall time, and the delay from
+each change on the server to the client seeing it (``time.time() - stamp``; median, p99, max).
+
+    python benchmarks/bench_wait_many.py [--jobs N] [--duration S] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import io
+import json
+import multiprocessing
+import os
+import pstats
+import random
+import resource
+import statistics
+import sys
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+# The default install has no orjson (the ``fast`` extra): the clients use json.loads unless
+# --orjson is given. The spawned children inherit the choice through the environment.
+_ORJSON_ENV = "BENCH_WAIT_MANY_ORJSON"
+if os.environ.get(_ORJSON_ENV) != "1":
+    sys.modules["orjson"] = None  # type: ignore[assignment]
+
+import aiohttp
+
+from asyncjobs import Client
+
+DEFAULT_JOBS = 10_000
+DEFAULT_DURATION = 10.0
+POLL_INTERVAL = 1.0
+POLL_CONNECTIONS = 100
+WAIT_TIMEOUT = 120.0
+TERMINAL = frozenset({"completed", "failed", "cancelled"})
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _stamp() -> str:
+    return repr(time.time())
+
+
+# --- the server (child process) -------------------------------------------------------------------
+
+
+def _schedule(ids: list[str], duration: float, seed: int) -> list[tuple[float, int, int]]:
+    """(seconds after go, job index, step) for three changes per job within ``duration``."""
+    rng = random.Random(seed)
+    plan = []
+    for index in range(len(ids)):
+        start = rng.uniform(0.0, duration * 0.5)
+        middle = start + rng.uniform(0.0, duration * 0.25)
+        end = middle + rng.uniform(0.0, duration * 0.25)
+        plan += [(start, index, 0), (middle, index, 1), (end, index, 2)]
+    plan.sort()
+    return plan
+
+
+def _serve(conn: Connection) -> None:
+    from asyncjobs.testing import JobServer
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        async with JobServer(heartbeat=5.0) as server:
+            conn.send(server.url)
+            ids: list[str] = []
+            marks: dict[str, float] = {}
+            while True:
+                try:
+                    command, arg = await loop.run_in_executor(None, conn.recv)
+                except EOFError:
+                    return
+                if command == "create":
+                    ids = [server.create_job(name=f"job-{i}").id for i in range(arg)]
+                    marks = {
+                        "connections": server.connections_opened,
+                        "requests": len(server.requests),
+                        "cpu": _cpu(),
+                    }
+                    conn.send(ids)
+                elif command == "go":
+                    duration, seed = arg
+                    plan = _schedule(ids, duration, seed)
+                    began = loop.time()
+                    lag: list[float] = []
+                    position = 0
+                    while position < len(plan):
+                        now = loop.time() - began
+                        due = plan[position][0]
+                        if due > now:
+                            await asyncio.sleep(due - now)
+                            continue
+                        # Apply every change now due, then let the streams write.
+                        while position < len(plan) and plan[position][0] <= now:
+                            at, index, step = plan[position]
+                            lag.append(now - at)
+                            job_id = ids[index]
+                            if step == 0:
+                                server.update_job(
+                                    job_id, status="running", progress=0, message=_stamp()
+                                )
+                            elif step == 1:
+                                server.update_job(job_id, progress=50, message=_stamp())
+                            else:
+                                server.update_job(
+                                    job_id,
+                                    status="completed",
+                                    progress=100,
+                                    result={"ok": True},
+                                    message=_stamp(),
+                                )
+                            position += 1
+                        await asyncio.sleep(0)
+                    conn.send({"applied_in": loop.time() - began, "schedule_lag_max": max(lag)})
+                elif command == "stats":
+                    conn.send(
+                        {
+                            "connections": server.connections_opened - marks["connections"],
+                            "requests": len(server.requests) - marks["requests"],
+                            "server_cpu": _cpu() - marks["cpu"],
+                        }
+                    )
+                elif command == "stop":
+                    return
+
+    with contextlib.suppress(EOFError, KeyboardInterrupt):
+        asyncio.run(main())
+
+
+# --- the clients (a child process each) -----------------------------------------------------------
+
+
+class _Tally:
+    """What a client saw: change-to-client delays, and when every job's first state was read."""
+
+    def __init__(self, jobs: int, conn: Connection) -> None:
+        self.delays: list[float] = []
+        self.updates = 0
+        self._first_seen = 0
+        self._jobs = jobs
+        self._conn = conn
+        self.ready_cpu = 0.0
+        self.ready_wall = 0.0
+
+    def first(self) -> None:
+        self._first_seen += 1
+        if self._first_seen == self._jobs:
+            self.ready_cpu = _cpu()
+            self.ready_wall = time.perf_counter()
+            self._conn.send("ready")  # the server starts changing jobs
+
+    def seen(self, message: str | None, now: float) -> None:
+        if message:  # the first states carry no stamp
+            self.updates += 1
+            self.delays.append(now - float(message))
+
+
+async def asyncjobs_client(url: str, ids: list[str], tally: _Tally) -> None:
+    seen: set[str] = set()
+    async with Client(url) as client:
+        async for job in client.watch_jobs(ids, timeout=WAIT_TIMEOUT):
+            now = time.time()
+            if job.id not in seen:
+                seen.add(job.id)
+                tally.first()
+            tally.seen(job.message, now)
+
+
+async def polling_client(url: str, ids: list[str], tally: _Tally) -> None:
+    connector = aiohttp.TCPConnector(limit=POLL_CONNECTIONS)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+
+        async def poll(job_id: str) -> None:
+            version = None
+            while True:
+                async with session.get(f"{url}/jobs/{job_id}") as response:
+                    response.raise_for_status()
+                    job = await response.json()
+                now = time.time()
+                if version is None:
+                    tally.first()
+                if job["version"] != version:
+                    version = job["version"]
+                    tally.seen(job["message"], now)
+                if job["status"] in TERMINAL:
+                    return
+                await asyncio.sleep(POLL_INTERVAL)
+
+        async with asyncio.timeout(WAIT_TIMEOUT):
+            await asyncio.gather(*(poll(job_id) for job_id in ids))
+
+
+CLIENTS = {"asyncjobs": asyncjobs_client, "polling": polling_client}
+
+
+def _client_process(name: str, url: str, ids: list[str], profile: bool, conn: Connection) -> None:
+    run = CLIENTS[name]
+    tally = _Tally(len(ids), conn)
+    profiler = cProfile.Profile() if profile else None
+    rss0 = _maxrss_mb()
+    cpu0 = _cpu()
+    wall0 = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
+    asyncio.run(run(url, ids, tally))
+    if profiler is not None:
+        profiler.disable()
+    wall = time.perf_counter() - wall0
+    cpu = _cpu() - cpu0
+    report: dict[str, Any] = {
+        "cpu": cpu,
+        "wall": wall,
+        "ready_cpu": tally.ready_cpu - cpu0,
+        "ready_wall": tally.ready_wall - wall0,
+        "rss_base": rss0,
+        "rss_peak": _maxrss_mb(),
+        "delays": tally.delays,
+        "updates": tally.updates,
+    }
+    if profiler is not None:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(20)
+        report["profile"] = out.getvalue()
+    conn.send(report)
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def measure(
+    ctx: Any, server: Connection, url: str, name: str, args: argparse.Namespace
+) -> dict[str, Any]:
+    server.send(("create", args.jobs))
+    ids = server.recv()
+    parent, child = ctx.Pipe()
+    process = ctx.Process(
+        target=_client_process, args=(name, url, ids, args.profile, child), daemon=True
+    )
+    process.start()
+    child.close()
+    if parent.recv() != "ready":
+        raise RuntimeError(f"{name}: the client did not read the jobs")
+    server.send(("go", (args.duration, args.seed)))
+    report: dict[str, Any] = parent.recv()
+    process.join()
+    report.update(server.recv())  # the schedule is applied before the client can finish
+    server.send(("stats", None))
+    report.update(server.recv())
+    return report
+
+
+def _row(label: str, cells: list[str]) -> str:
+    return f"{label:<34}" + "".join(f"{cell:>16}" for cell in cells)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS, help="jobs to wait on")
+    parser.add_argument(
+        "--duration", type=float, default=DEFAULT_DURATION, help="seconds the changes span"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="seed of the change schedule")
+    parser.add_argument(
+        "--profile", action="store_true", help="print each client's cProfile top 20 (slower)"
+    )
+    parser.add_argument(
+        "--orjson", action="store_true", help="let asyncjobs use orjson (the fast extra)"
+    )
+    parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    args = parser.parse_args()
+    if args.orjson:
+        os.environ[_ORJSON_ENV] = "1"
+        sys.modules.pop("orjson", None)
+
+    ctx = multiprocessing.get_context("spawn")
+    server, child = ctx.Pipe()
+    server_process = ctx.Process(target=_serve, args=(child,), daemon=True)
+    server_process.start()
+    child.close()
+    url = server.recv()
+    print(
+        f"{args.jobs:,} jobs, 3 changes each over {args.duration:g} s; server and each client "
+        f"in their own process; python {sys.version.split()[0]}, aiohttp {aiohttp.__version__}, "
+        f"asyncjobs JSON: {'orjson' if args.orjson else 'json'}"
+    )
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        for name in CLIENTS:
+            started = time.perf_counter()
+            results[name] = measure(ctx, server, url, name, args)
+            print(f"  {name}: done in {time.perf_counter() - started:.1f} s", flush=True)
+        server.send(("stop", None))
+    finally:
+        server_process.join(timeout=10)
+        if server_process.is_alive():
+            server_process.terminate()
+
+    a, b = results["asyncjobs"], results["polling"]
+    for result in (a, b):
+        delays = result["delays"]
+        result["median_ms"] = statistics.median(delays) * 1000 if delays else float("nan")
+        result["p99_ms"] = _percentile(delays, 0.99) * 1000
+        result["max_ms"] = max(delays) * 1000 if delays else float("nan")
+        result["rss_delta"] = result["rss_peak"] - result["rss_base"]
+
+    def cells(fmt: str, key: str) -> list[str]:
+        return [fmt.format(result[key]) for result in (a, b)]
+
+    print()
+    print(_row("", ["(a) asyncjobs", "(b) polling 1s"]))
+    print(_row("connections (server saw)", cells("{:,}", "connections")))
+    print(_row("requests (server saw)", cells("{:,}", "requests")))
+    print(
+        _row(
+            "  per job per second", [f"{r['requests'] / args.jobs / r['wall']:.2f}" for r in (a, b)]
+        )
+    )
+    print(_row("client CPU, s", cells("{:.2f}", "cpu")))
+    print(_row("  of which reading first states", cells("{:.2f}", "ready_cpu")))
+    print(_row("client wall, s", cells("{:.2f}", "wall")))
+    print(_row("  of which reading first states", cells("{:.2f}", "ready_wall")))
+    print(_row("client peak RSS, MB", cells("{:.1f}", "rss_peak")))
+    print(_row("client peak RSS over baseline, MB", cells("{:.1f}", "rss_delta")))
+    print(_row("changes seen", [f"{r['updates']:,}/{3 * args.jobs:,}" for r in (a, b)]))
+    print(_row("change->client median, ms", cells("{:.1f}", "median_ms")))
+    print(_row("change->client p99, ms", cells("{:.1f}", "p99_ms")))
+    print(_row("change->client max, ms", cells("{:.1f}", "max_ms")))
+    print(_row("server CPU, s", cells("{:.2f}", "server_cpu")))
+    print(_row("server schedule applied in, s", cells("{:.2f}", "applied_in")))
+    print()
+
+    def verdict(ok: bool) -> str:
+        return "ok" if ok else "BELOW TARGET"
+
+    ratio = b["cpu"] / a["cpu"] if a["cpu"] else float("inf")
+    print(f"client CPU (b)/(a):        {ratio:6.1f}x   target >= 10x     {verdict(ratio >= 10)}")
+    print(
+        f"p99 change->client (a):   {a['p99_ms']:6.1f} ms  target < 100 ms   "
+        f"{verdict(a['p99_ms'] < 100)}"
+    )
+    print(
+        f"connections (a):          {a['connections']:6d}     target: a handful (<= 5) "
+        f"{verdict(a['connections'] <= 5)}"
+    )
+    print(
+        f"client memory (a):        {a['rss_delta']:6.1f} MB  target < 60 MB    "
+        f"{verdict(a['rss_delta'] < 60)}   (peak RSS {a['rss_peak']:.1f} MB)"
+    )
+    if args.profile:
+        for name, result in results.items():
+            print(f"\n--- cProfile, {name} client (tottime) ---")
+            print(result["profile"])
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    name: {k: v for k, v in r.items() if k not in ("delays", "profile")}
+                    for name, r in results.items()
+                },
+                indent=2,
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
