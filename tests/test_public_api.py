@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
+import pathlib
 
 import pytest
 
@@ -132,3 +134,37 @@ def test_unsupported_operation_names_profile_and_operation() -> None:
     assert "mammoth" in str(err)
     assert "cancel_job" in str(err)
     assert (err.profile, err.operation) == ("mammoth", "cancel_job")
+
+
+SANS_IO = {"_models", "_converter", "_exceptions", "_sse"}
+
+
+def _imported_modules(path: pathlib.Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            found.add("." * node.level + (node.module or ""))
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_the_server_never_imports_the_client() -> None:
+    """asyncjobs.server shares only the sans-I/O modules with the client."""
+    server_dir = pathlib.Path(asyncjobs.__file__).parent / "server"
+    for path in server_dir.glob("*.py"):
+        for module in _imported_modules(path):
+            if module.startswith(("..", "asyncjobs")):
+                name = module.lstrip(".").removeprefix("asyncjobs").lstrip(".")
+                assert name.split(".")[0] in SANS_IO, f"{path.name} imports {module}"
+
+
+def test_the_client_never_imports_the_server() -> None:
+    package = pathlib.Path(asyncjobs.__file__).parent
+    client_modules = ["_client.py", "_http.py", "_watch.py", "_waiting.py", "_follow.py"]
+    client_modules += [p.name for p in package.glob("_live*.py")]
+    client_modules += [p.name for p in package.glob("_profile*.py")]
+    for name in client_modules:
+        for module in _imported_modules(package / name):
+            assert "server" not in module and "testing" not in module, f"{name}: {module}"
