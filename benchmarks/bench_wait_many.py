@@ -49,9 +49,9 @@ _ORJSON_ENV = "BENCH_WAIT_MANY_ORJSON"
 if os.environ.get(_ORJSON_ENV) != "1":
     sys.modules["orjson"] = None  # type: ignore[assignment]
 
-import aiohttp
+import aiohttp  # noqa: E402
 
-from asyncjobs import Client
+from asyncjobs import Client  # noqa: E402
 
 DEFAULT_JOBS = 10_000
 DEFAULT_DURATION = 10.0
@@ -359,6 +359,7 @@ def main() -> None:
     )
     print(_row("client CPU, s", cells("{:.2f}", "cpu")))
     print(_row("  of which reading first states", cells("{:.2f}", "ready_cpu")))
+    print(_row("  after the first states", [f"{r['cpu'] - r['ready_cpu']:.2f}" for r in (a, b)]))
     print(_row("client wall, s", cells("{:.2f}", "wall")))
     print(_row("  of which reading first states", cells("{:.2f}", "ready_wall")))
     print(_row("client peak RSS, MB", cells("{:.1f}", "rss_peak")))
@@ -388,6 +389,14 @@ def main() -> None:
         f"client memory (a):        {a['rss_delta']:6.1f} MB  target < 60 MB    "
         f"{verdict(a['rss_delta'] < 60)}   (peak RSS {a['rss_peak']:.1f} MB)"
     )
+    late = (b["cpu"] - b["ready_cpu"]) / max(a["cpu"] - a["ready_cpu"], 1e-9)
+    print(f"  (after the first states only: {late:.1f}x)")
+    if b["requests"] < 0.8 * args.jobs * (b["wall"] - b["ready_wall"]) / POLL_INTERVAL:
+        print(
+            f"  note: (b) made {b['requests'] / args.jobs / b['wall']:.2f} requests per job per "
+            f"second, short of 1 every {POLL_INTERVAL:g} s: this machine cannot keep up with "
+            f"the polling loop, so its CPU figure is a lower bound"
+        )
     if args.profile:
         for name, result in results.items():
             print(f"\n--- cProfile, {name} client (tottime) ---")
