@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, Iterable
 from typing import TYPE_CHECKING, Protocol
 
-from ._follow import TUNING, Expired, is_newer, within
+from ._follow import TUNING, is_newer
 from ._live_feeds import MULTIPLEXED, MultiStream, Poller, SingleFeed
 from ._models import Job, JobStatus
 from ._watch import OPERATION
@@ -290,12 +290,14 @@ class _Failed:
 class Inbox:
     """A listener that queues states (only final ones, for as_completed) for one consumer."""
 
-    __slots__ = ("_final_only", "_waiter", "items")
+    __slots__ = ("_final_only", "_waiter", "expired", "items")
 
     def __init__(self, *, final_only: bool) -> None:
         self.items: deque[Job | _Failed] = deque()
         self._final_only = final_only
         self._waiter: asyncio.Future[None] | None = None
+        self.expired = False
+        """Whether the consumer's deadline passed (set by its one timer, see :func:`follow`)."""
 
     def on_job(self, job: Job) -> None:
         if self._final_only and job.status not in _TERMINAL:
@@ -305,6 +307,11 @@ class Inbox:
 
     def on_error(self, job_id: str, error: BaseException) -> None:
         self.items.append(_Failed(job_id, error))
+        self._wake()
+
+    def expire(self) -> None:
+        """The consumer's deadline passed: wake it if it waits."""
+        self.expired = True
         self._wake()
 
     def _wake(self) -> None:
@@ -357,14 +364,19 @@ async def follow(
     items = inbox.items
     remaining = set(job_ids)
     hub.subscribe(job_ids, inbox)
+    # One timer for the whole follow, rather than a timeout scope (and its timer) around each
+    # wait: the consumer waits once per batch of states, which is often.
+    timer = None if deadline is None else asyncio.get_running_loop().call_at(deadline, inbox.expire)
     try:
         while remaining:
             if not items:
-                try:
-                    await within(deadline, inbox.wait())
-                except Expired:
+                # A state that arrived with the deadline is still delivered: only an empty
+                # inbox past the deadline ends the follow.
+                if inbox.expired:
                     pending = [job_id for job_id in job_ids if job_id in remaining]
-                    raise NotFinished(pending, hub.current(pending[0])) from None
+                    raise NotFinished(pending, hub.current(pending[0]))
+                await inbox.wait()
+                continue
             item = items.popleft()
             if isinstance(item, _Failed):
                 raise item.error
@@ -372,4 +384,6 @@ async def follow(
                 remaining.discard(item.id)
             yield item
     finally:
+        if timer is not None:
+            timer.cancel()
         hub.unsubscribe(job_ids, inbox)
