@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator
 
 import pytest
-from _live_helpers import assert_no_new_tasks, client_tasks, shorten_timings
+from _live_helpers import assert_no_new_tasks, client_tasks
 
 from asyncjobs import Client, JobFailedError, JobStatus, JobTimeoutError
 from asyncjobs._follow import TUNING
@@ -20,23 +19,6 @@ from asyncjobs._live import get_hub
 from asyncjobs.testing import JobServer
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[JobServer]:
-    async with JobServer(heartbeat=0.2, retry_ms=20) as server:
-        yield server
-
-
-@pytest.fixture
-async def client(server: JobServer) -> AsyncIterator[Client]:
-    async with Client(server.url) as client:
-        yield client
-
-
-@pytest.fixture
-def fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    shorten_timings(monkeypatch)
 
 
 async def test_cancelling_wait_for_job_ends_its_tasks_and_its_stream(

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 from _client_apps import unused_port
-from _live_helpers import shorten_timings
 
 from asyncjobs import (
     Client,
@@ -27,23 +26,6 @@ from asyncjobs._live import get_hub
 from asyncjobs.testing import JobServer
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[JobServer]:
-    async with JobServer(heartbeat=0.2, retry_ms=20) as server:
-        yield server
-
-
-@pytest.fixture
-async def client(server: JobServer) -> AsyncIterator[Client]:
-    async with Client(server.url) as client:
-        yield client
-
-
-@pytest.fixture
-def fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    shorten_timings(monkeypatch)
 
 
 def later(delay: float, action: Callable[[], Any]) -> asyncio.Task[None]:

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from _client_apps import serve
-from _live_helpers import shorten_timings
 from aiohttp import web
 
 from asyncjobs import (
@@ -32,23 +31,6 @@ from asyncjobs._live import get_hub
 from asyncjobs.testing import JobServer
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[JobServer]:
-    async with JobServer(heartbeat=0.2, retry_ms=20) as server:
-        yield server
-
-
-@pytest.fixture
-async def client(server: JobServer) -> AsyncIterator[Client]:
-    async with Client(server.url) as client:
-        yield client
-
-
-@pytest.fixture
-def fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    shorten_timings(monkeypatch)
 
 
 STEPS: list[dict[str, Any]] = [
