@@ -69,8 +69,11 @@ class Shape:
 
     name: ClassVar[str]
     """The profile name the shape serves."""
-    words: ClassVar[Mapping[JobStatus, str]]
-    """The API's word for each status (what a job's status renders as by default)."""
+    words: ClassVar[Mapping[JobStatus, str]] = {
+        status: status.value for status in JobStatus if status is not JobStatus.UNKNOWN
+    }
+    """The API's word for each status (what a job's status renders as by default); the native
+    words unless the API has its own."""
     extra_words: ClassVar[Mapping[str, JobStatus]] = {}
     """The API's other words and the status they stand for (set with :meth:`set_status`)."""
     OPTIONS: ClassVar[frozenset[str]] = frozenset()

@@ -48,13 +48,6 @@ class CompileoShape(Shape):
     """The compileo API's routes on the shared store (see the module docstring)."""
 
     name: ClassVar[str] = "compileo"
-    words: ClassVar[Mapping[JobStatus, str]] = {
-        JobStatus.PENDING: "pending",
-        JobStatus.RUNNING: "running",
-        JobStatus.COMPLETED: "completed",
-        JobStatus.FAILED: "failed",
-        JobStatus.CANCELLED: "cancelled",
-    }
     extra_words: ClassVar[Mapping[str, JobStatus]] = {
         "scheduled": JobStatus.PENDING,
         "retrying": JobStatus.RUNNING,

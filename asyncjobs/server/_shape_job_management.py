@@ -75,13 +75,6 @@ class JobManagementShape(Shape):
     """The job-management API's routes on the shared store (see the module docstring)."""
 
     name: ClassVar[str] = "job-management"
-    words: ClassVar[Mapping[JobStatus, str]] = {
-        JobStatus.PENDING: "pending",
-        JobStatus.RUNNING: "running",
-        JobStatus.COMPLETED: "completed",
-        JobStatus.FAILED: "failed",
-        JobStatus.CANCELLED: "cancelled",
-    }
 
     def __init__(
         self,
