@@ -8,6 +8,7 @@ and :mod:`._waiting`, which build on the same request pipeline.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
@@ -16,8 +17,10 @@ from typing import Any, Self, TypeVar
 import aiohttp
 
 from ._client_waiting import _WaitingMethods
-from ._exceptions import JobNotFoundError, ProtocolError
+from ._exceptions import APIError, JobNotFoundError, ProtocolError
+from ._follow import NOT_OFFERED
 from ._http import HTTPClient, Response
+from ._live import get_hub
 from ._models import CleanupResult, Job, JobStatus, QueueStats
 from ._profiles import Profile, get_profile
 from ._retry import DEFAULT_RETRY, RetryPolicy
@@ -33,6 +36,8 @@ from ._validation import (
 )
 
 __all__ = ["Client"]
+
+logger = logging.getLogger("asyncjobs")
 
 _T = TypeVar("_T")
 
@@ -299,18 +304,24 @@ class Client(_WaitingMethods):
         if not unique:
             return []
         found: dict[str, Job] = {}
-        missing: set[str] = set()
-        if "get_many" in self._profile.routes:
+        unoffered = get_hub(self).unoffered
+        singly = unique
+        if "get_many" in self._profile.routes and "get_many" not in unoffered:
             size = max(1, self._profile.max_batch)
             chunks = [unique[i : i + size] for i in range(0, len(unique), size)]
-            factories = [lambda chunk=chunk: self._get_chunk(chunk) for chunk in chunks]
-            for jobs, not_found in await _bounded(factories, _BATCH_CONCURRENCY):
-                found.update((job.id, job) for job in jobs)
-                missing.update(not_found)
-        else:
-            singles = [lambda job_id=job_id: self._get_or_none(job_id) for job_id in unique]
+            factories = [lambda chunk=chunk: self._get_chunk(chunk, unoffered) for chunk in chunks]
+            singly = []
+            for chunk, jobs in zip(
+                chunks, await _bounded(factories, _BATCH_CONCURRENCY), strict=True
+            ):
+                if jobs is None:  # no batched reads on this server after all
+                    singly.extend(chunk)
+                else:
+                    found.update((job.id, job) for job in jobs)
+        if singly:
+            singles = [lambda job_id=job_id: self._get_or_none(job_id) for job_id in singly]
             for job_id, job in zip(
-                unique, await _bounded(singles, _FALLBACK_CONCURRENCY), strict=True
+                singly, await _bounded(singles, _FALLBACK_CONCURRENCY), strict=True
             ):
                 if job is not None:
                     found[job_id] = job
@@ -324,9 +335,20 @@ class Client(_WaitingMethods):
             )
         return [found[job_id] for job_id in ids]
 
-    async def _get_chunk(self, chunk: list[str]) -> tuple[list[Job], list[str]]:
-        response = await self._http.request("get_many", params=self._profile.many_params(chunk))
-        return self._profile.parse_many(self._payload(response, "get_many"), job_ids=chunk)
+    async def _get_chunk(self, chunk: list[str], unoffered: set[str]) -> list[Job] | None:
+        """One batched read: the jobs found (ids left out are not found), or None when the
+        server turns out not to offer batched reads (404, 405, 406 or 501 to the batch
+        request itself, remembered in ``unoffered``), so that the chunk is read one by one."""
+        try:
+            response = await self._http.request("get_many", params=self._profile.many_params(chunk))
+        except APIError as exc:
+            if exc.status not in NOT_OFFERED:
+                raise
+            logger.info("no batched reads (%s); reading jobs one by one", exc)
+            unoffered.add("get_many")
+            return None
+        jobs, _ = self._profile.parse_many(self._payload(response, "get_many"), job_ids=chunk)
+        return jobs
 
     async def _get_or_none(self, job_id: str) -> Job | None:
         try:

@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Iterable
 from typing import TYPE_CHECKING, Literal, cast, overload
 
+from ._follow import check_seconds, check_transport
 from ._models import Job
+from ._validation import check_job_id
 
 if TYPE_CHECKING:
     from ._client import Client
@@ -50,13 +52,20 @@ class _WaitingMethods:
         Returns:
             An async iterator of the job's states.
 
+        Arguments are checked when called; requests are made while iterating.
+
         Raises:
+            ValueError, TypeError: a bad argument, naming it (raised at once).
             JobTimeoutError: ``timeout`` passed before the job ended.
             JobNotFoundError: no such job.
             APIError, TransportError: errors the watch cannot recover from.
         """
         from . import _watch
 
+        job_id = check_job_id(job_id)
+        transport = cast("WatchTransport", check_transport(transport))
+        timeout = check_seconds("timeout", timeout, zero=True)
+        poll_interval = check_seconds("poll_interval", poll_interval, zero=False)
         return _watch.watch(
             _as_client(self),
             job_id,
@@ -80,7 +89,10 @@ class _WaitingMethods:
         Returns:
             An async iterator of job states.
 
+        Arguments are checked when called; requests are made while iterating.
+
         Raises:
+            ValueError, TypeError: a bad argument, naming it (raised at once).
             JobTimeoutError: ``timeout`` passed before all jobs ended.
             JobNotFoundError: some ids are unknown.
             APIError, TransportError: errors the watch cannot recover from.
@@ -207,7 +219,10 @@ class _WaitingMethods:
         Returns:
             An async iterator of final job states, in the order the jobs end.
 
+        Arguments are checked when called; requests are made while iterating.
+
         Raises:
+            ValueError, TypeError: a bad argument, naming it (raised at once).
             JobTimeoutError: ``timeout`` passed before all jobs ended.
             JobNotFoundError: some ids are unknown.
             APIError, TransportError: errors the wait cannot recover from.

@@ -18,6 +18,7 @@ from concurrent.futures import CancelledError, Future
 from types import TracebackType
 from typing import Any, Generic, Literal, TypeVar, overload
 
+import aiohttp
 import anyio
 import attrs
 from anyio.abc import TaskStatus
@@ -29,6 +30,7 @@ from ._client_waiting import WatchTransport
 from ._models import CleanupResult, Job, JobStatus, QueueStats
 from ._profiles import Profile
 from ._retry import RetryPolicy
+from ._validation import check_job_ids
 
 __all__ = ["SyncClient", "SyncIterator"]
 
@@ -213,15 +215,18 @@ class SyncClient:
         base_url: Where the API's job routes begin, e.g. ``http://127.0.0.1:8000/api/v1``.
         token: The API token, sent the way the profile says (bearer by default).
         headers: Extra headers for every request.
+        session: Accepted for the same signature as :class:`Client`, but must be None (see
+            below).
         profile: A built-in profile name or a :class:`Profile`.
         timeout: Seconds for one ordinary request (never applies to streams and long polls).
         retry: A :class:`RetryPolicy`; None for the default policy.
         max_connections: The most connections open at once.
 
-    Unlike :class:`Client` it takes no ``session``: an aiohttp session belongs to the event loop
-    it was created in, and the SyncClient's loop is its own.
+    Unlike :class:`Client` it cannot use a caller's ``session``: an aiohttp session belongs to
+    the event loop it was created in, and the SyncClient's loop is its own.
 
     Raises:
+        ValueError: a ``session`` was given.
         Whatever :class:`Client` raises when created with these options (e.g. ``ValueError``
         for a bad base URL).
     """
@@ -232,11 +237,18 @@ class SyncClient:
         *,
         token: str | None = None,
         headers: Mapping[str, str] | None = None,
+        session: aiohttp.ClientSession | None = None,
         profile: str | Profile = "native",
         timeout: float | None = 30.0,
         retry: RetryPolicy | None = None,
         max_connections: int = 100,
     ) -> None:
+        if session is not None:
+            raise ValueError(
+                "session: a SyncClient runs its own event loop and cannot use an "
+                "aiohttp.ClientSession made elsewhere (a session belongs to the loop it was "
+                "created in); leave session=None"
+            )
         self._lock = threading.Lock()
         self._closed = False
         self._iterators: weakref.WeakSet[SyncIterator[Any]] = weakref.WeakSet()
@@ -384,7 +396,7 @@ class SyncClient:
 
     def get_jobs(self, job_ids: Iterable[str | int]) -> list[Job]:
         """Return the current state of many jobs, in input order. See :meth:`Client.get_jobs`."""
-        return self._call(self._client.get_jobs, list(job_ids))
+        return self._call(self._client.get_jobs, check_job_ids(job_ids))
 
     def list_jobs(
         self, *, status: JobStatus | str | None = None, limit: int | None = None
@@ -441,7 +453,7 @@ class SyncClient:
         self, job_ids: Iterable[str | int], *, timeout: float | None = None
     ) -> SyncIterator[Job]:
         """Iterate over the updates of many jobs, one stream. See :meth:`Client.watch_jobs`."""
-        ids = list(job_ids)
+        ids = check_job_ids(job_ids)
         return self._iterate(lambda: self._client.watch_jobs(ids, timeout=timeout))
 
     def wait_for_job(
@@ -512,7 +524,7 @@ class SyncClient:
             JobTimeoutError: ``timeout`` ran out first; ``details["pending_job_ids"]`` lists
                 the unfinished jobs.
         """
-        ids = list(job_ids)
+        ids = check_job_ids(job_ids)
 
         async def wait() -> list[Job] | list[Job | BaseException]:
             return await self._client.wait_for_jobs(
@@ -529,5 +541,5 @@ class SyncClient:
         self, job_ids: Iterable[str | int], *, timeout: float | None = None
     ) -> SyncIterator[Job]:
         """Iterate over each job's final state as it ends. See :meth:`Client.as_completed`."""
-        ids = list(job_ids)
+        ids = check_job_ids(job_ids)
         return self._iterate(lambda: self._client.as_completed(ids, timeout=timeout))

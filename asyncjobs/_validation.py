@@ -44,11 +44,14 @@ def check_job_ids(job_ids: Iterable[str | int], name: str = "job_ids") -> list[s
     """Validate many job ids (order and duplicates kept).
 
     Raises:
-        TypeError: ``job_ids`` is a single string, or an id is neither a str nor an int.
+        TypeError: ``job_ids`` is a single string or not iterable, or an id is neither a str
+            nor an int.
         ValueError: an id is empty.
     """
     if isinstance(job_ids, str | bytes):
         raise TypeError(f"{name} must be an iterable of ids, not a single {type(job_ids).__name__}")
+    if not isinstance(job_ids, Iterable):
+        raise TypeError(f"{name} must be an iterable of ids, got {type(job_ids).__name__}")
     return [check_job_id(job_id, f"{name}[{index}]") for index, job_id in enumerate(job_ids)]
 
 

@@ -310,19 +310,25 @@ async def wait_for_jobs(
     return [outcomes[job_id] for job_id in ids]
 
 
-async def _follow_many(
+def _follow_many(
     client: Client, job_ids: Iterable[str | int], limit: object, *, final_only: bool
 ) -> AsyncGenerator[Job, None]:
+    """Check the arguments now (so a bad one raises at the call), then follow lazily."""
     ids = check_job_ids(job_ids)
     timeout = check_seconds("timeout", limit, zero=True)
-    unique = list(dict.fromkeys(ids))
+    return _follow_checked(client, list(dict.fromkeys(ids)), timeout, final_only=final_only)
+
+
+async def _follow_checked(
+    client: Client, unique: list[str], limit: float | None, *, final_only: bool
+) -> AsyncGenerator[Job, None]:
     if not unique:
         return
 
     def expired(pending: list[str], job: Job | None) -> JobTimeoutError:
-        return _many_timeout_error(pending, timeout, job, len(unique))
+        return _many_timeout_error(pending, limit, job, len(unique))
 
-    deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
+    deadline = None if limit is None else asyncio.get_running_loop().time() + limit
     updates = follow(get_hub(client), unique, deadline=deadline, final_only=final_only)
     async with aclosing(updates):
         try:

@@ -384,7 +384,7 @@ class JobServer:
             The job's new version.
 
         Raises:
-            UnknownJobError: no such job (a :class:`LookupError`).
+            UnknownJobError: no such job (a :class:`KeyError`).
             ValueError: a field is out of range.
         """
         changes = {
@@ -414,7 +414,7 @@ class JobServer:
         """The job as stored now.
 
         Raises:
-            UnknownJobError: no such job (a :class:`LookupError`).
+            UnknownJobError: no such job (a :class:`KeyError`).
         """
         return self.store[job_id].job
 
@@ -422,7 +422,7 @@ class JobServer:
         """Delete a job whatever its state; streams following it stop waiting for it.
 
         Raises:
-            UnknownJobError: no such job (a :class:`LookupError`).
+            UnknownJobError: no such job (a :class:`KeyError`).
         """
         self._service.force_delete(job_id)
 
@@ -435,7 +435,7 @@ class JobServer:
         """The job's log lines.
 
         Raises:
-            UnknownJobError: no such job (a :class:`LookupError`).
+            UnknownJobError: no such job (a :class:`KeyError`).
         """
         return self.store.log(job_id)
 

@@ -58,12 +58,20 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class UnknownJobError(LookupError):
-    """No job with that id is in the store."""
+class UnknownJobError(KeyError):
+    """No job with that id is in the store (a :class:`KeyError`, so a :class:`LookupError`).
+
+    Attributes:
+        job_id: The id that was looked up.
+    """
 
     def __init__(self, job_id: str) -> None:
         super().__init__(f"no job with id {job_id!r}")
         self.job_id = job_id
+
+    def __str__(self) -> str:
+        # KeyError's own __str__ shows the repr of its argument; the message reads better.
+        return str(self.args[0])
 
 
 class Snapshot:
