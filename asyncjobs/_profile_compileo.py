@@ -128,11 +128,18 @@ def parse_compileo_event(data: str, previous: Job | None) -> Job | None:
         status = _status(payload)
         progress = field_number(payload, "progress", _API)
         message = field_text(payload, "current_step", _API)
-        # The event's timestamp is completed_at once terminal, else "now".
-        stamp = field_time(payload, "timestamp", _API) if status.is_terminal else None
     except ProtocolError as exc:
         logger.warning("compileo stream: skipping a malformed event (%s)", exc)
         return None
+    stamp = None
+    if status.is_terminal:
+        # The event's timestamp is completed_at once terminal, else "now". A terminal event is
+        # never skipped for its time (the stream of a finished job never closes): the final
+        # state is read in full anyway.
+        try:
+            stamp = field_time(payload, "timestamp", _API)
+        except ProtocolError as exc:
+            logger.warning("compileo stream: ignoring the final event's timestamp (%s)", exc)
     if previous is None:
         return Job(
             id=job_id,

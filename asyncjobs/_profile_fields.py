@@ -7,6 +7,8 @@ came. Missing keys and nulls are None; the empty strings some APIs send for "not
 
 from __future__ import annotations
 
+import email.utils
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -98,7 +100,9 @@ def field_number(payload: Mapping[str, Any], key: str, api: str) -> float | None
 
 
 def field_time(payload: Mapping[str, Any], key: str, api: str) -> datetime | None:
-    """An optional ISO 8601 time; a naive one is taken as UTC.
+    """An optional time: ISO 8601 (a naive one is taken as UTC), else the other spellings
+    real servers use: a lower-case ``t`` or ``z``, a `` UTC`` or `` GMT`` suffix, RFC 2822
+    (``Sun, 21 Jan 2024 10:35:22 GMT``) or seconds (or milliseconds) since the epoch.
 
     Raises:
         ProtocolError: the value is not a time.
@@ -106,7 +110,60 @@ def field_time(payload: Mapping[str, Any], key: str, api: str) -> datetime | Non
     value = payload.get(key)
     if value is None or value == "":
         return None
-    return parse_time(value, f"{api} {key}")
+    try:
+        return parse_time(value, f"{api} {key}")
+    except ProtocolError:
+        parsed = _odd_time(value)
+        if parsed is None:
+            raise
+        return parsed
+
+
+_ZONE_SUFFIXES = (" UTC", " GMT", "UTC", "GMT")
+_MS_EPOCH = 100_000_000_000  # larger epoch numbers are milliseconds (beyond the year 5138)
+
+
+def _odd_time(value: Any) -> datetime | None:
+    """A time in one of the non-ISO spellings of :func:`field_time`, or None."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            return _epoch(float(text))
+        except ValueError:
+            pass
+        upper = text.upper()
+        for suffix in _ZONE_SUFFIXES:
+            if upper.endswith(suffix):
+                upper = upper[: -len(suffix)].rstrip() + "+00:00"
+                break
+        try:
+            return _utc(datetime.fromisoformat(upper))
+        except ValueError:
+            pass
+        try:
+            return _utc(email.utils.parsedate_to_datetime(text))
+        except (TypeError, ValueError, IndexError):
+            return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _epoch(float(value))
+    return None
+
+
+def _epoch(seconds: float) -> datetime | None:
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    if seconds >= _MS_EPOCH:
+        seconds /= 1000
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def epoch_ms(payload: Mapping[str, Any], key: str, api: str) -> datetime | None:

@@ -28,7 +28,7 @@ import attrs
 
 from ._exceptions import ProtocolError
 from ._models import Job, JobStatus, status_from_word
-from ._profile_fields import as_object, field_id, field_text, field_time, nested, snippet
+from ._profile_fields import as_object, field_id, field_text, field_time, snippet
 from ._profiles import Profile, Route
 
 __all__ = ["MAMMOTH", "MAMMOTH_STATUSES", "MammothProfile", "mammoth_failure_reason"]
@@ -52,20 +52,26 @@ def _reason_text(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def mammoth_failure_reason(response: Any) -> str | None:
+def mammoth_failure_reason(response: Any, job: Mapping[str, Any] | None = None) -> str | None:
     """The failure reason in a job's ``response``, wherever a version of the API put it.
 
     Looks at ``failure_reason`` (the documented place), ``error``, then the nested
-    ``response.detail`` and ``response.error``; the first non-empty one wins.
+    ``response.detail`` and ``response.error`` (or a nested ``response`` that is only a
+    string), then the job's own top-level ``failure_reason`` (where upload answers carry it)
+    and ``error``; the first non-empty one wins.
     """
-    if not isinstance(response, dict):
-        return None
-    inner = nested(response, "response")
+    outer = response if isinstance(response, dict) else {}
+    inner_value = outer.get("response")
+    inner = inner_value if isinstance(inner_value, dict) else {}
+    top = job or {}
     for value in (
-        response.get("failure_reason"),
-        response.get("error"),
+        outer.get("failure_reason"),
+        outer.get("error"),
         inner.get("detail"),
         inner.get("error"),
+        inner_value if isinstance(inner_value, str) else None,
+        top.get("failure_reason"),
+        top.get("error"),
     ):
         reason = _reason_text(value)
         if reason is not None:
@@ -97,7 +103,7 @@ def parse_mammoth_job(payload: Any) -> Job:
         status=status,
         name=field_text(data, "operation", _API),
         result=response or None,
-        error=mammoth_failure_reason(response) if status is JobStatus.FAILED else None,
+        error=mammoth_failure_reason(response, data) if status is JobStatus.FAILED else None,
         created_at=field_time(data, "created_at", _API),
         updated_at=field_time(data, "last_updated_at", _API),
         raw=data,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Final, Literal, Protocol
 
@@ -84,6 +85,7 @@ class _SSEFeed:
         self._stream = EventStream(client._http)
         self._backoff = _backoff()
         self._parse, self._custom = event_parser(client._profile)
+        self._news = False  # whether the open connection brought a state newer than the last
 
     async def next(self, last: Job | None, deadline: float | None) -> list[Job]:
         stream = self._stream
@@ -91,11 +93,24 @@ class _SSEFeed:
         while True:
             if not stream.connected:
                 await self._connect()
+                self._news = False
             events = await stream.read()
             if events is None:
-                if stream.healthy():
+                # Ended before the terminal event (closed, broken or stalled): resumed, never
+                # taken as the end. A connection that brought nothing new is no sign of health
+                # (a server may end its streams early, or before sending the last event), so
+                # the backoff grows, and once resumed the job's state is confirmed with a read.
+                news = self._news
+                lasted = time.monotonic() - stream.opened_at >= TUNING.reconnect_cap
+                if news or lasted:
                     self._backoff.reset()
                 await asyncio.sleep(self._backoff.delay(stream.retry_hint()))
+                if not news:
+                    await self._connect()
+                    self._news = False
+                    confirmed = await self._confirm(last)
+                    if confirmed is not None:
+                        return [confirmed]
                 continue
             jobs: list[Job] = []
             for event in events:
@@ -107,6 +122,8 @@ class _SSEFeed:
                     raise NotOffered(str(exc), remember=False) from exc
                 if job is None or job.id != job_id:
                     continue
+                if is_newer(last, job):
+                    self._news = True
                 if job.is_terminal and job.version is None:
                     # A versionless API's events may be partial (no result, no error): the
                     # final state is read in full.
@@ -115,6 +132,20 @@ class _SSEFeed:
                 last = job
             if jobs:
                 return jobs
+
+    async def _confirm(self, last: Job | None) -> Job | None:
+        """Read the job after a connection that brought nothing new: its state if newer.
+
+        Transient errors are logged (the stream is resumed anyway); a 404 is a vanished job.
+        """
+        try:
+            job = await self._client.get_job(self._job_id)
+        except (APIError, TransportError) as exc:
+            if not is_transient(exc):
+                raise
+            logger.info("reading job %r after its stream ended: %s", self._job_id, exc)
+            return None
+        return job if is_newer(last, job) else None
 
     async def _complete(self, job: Job) -> Job:
         full = await self._client.get_job(self._job_id)
@@ -159,20 +190,32 @@ class _LongPollFeed:
         self._job_id = job_id
         self._backoff = _backoff()
         self._worked = False
+        self._idle = 0.0  # the pause before the next poll when the server does not hold them
+        self._seen: Job | None = None  # the last answer, a change or not
 
     async def next(self, last: Job | None, deadline: float | None) -> list[Job]:
         client = self._client
         profile = client._profile
         loop = asyncio.get_running_loop()
         while True:
+            if self._idle:
+                await asyncio.sleep(self._idle * random.uniform(0.8, 1.2))
             hold = TUNING.long_poll
             if deadline is not None:
                 hold = max(1.0, min(hold, deadline - loop.time()))
+            # The server answers when the job differs from what the query says was seen: the
+            # last answer, even when it was no change here (a status word of the API that maps
+            # to the same state, e.g. compileo's retrying and running), else it answers at once.
+            seen = self._seen
+            basis = (
+                seen if seen is not None and (last is None or not is_newer(seen, last)) else last
+            )
+            sent = loop.time()
             try:
                 response = await client._http.request(
                     "poll",
                     path_params={"job_id": self._job_id},
-                    params=profile.poll_params(job=last, timeout=hold),
+                    params=profile.poll_params(job=basis, timeout=hold),
                     # The server holds the request up to `hold`: the client's plain request
                     # timeout must not cut it.
                     timeout=hold + TUNING.long_poll_margin,
@@ -197,6 +240,16 @@ class _LongPollFeed:
                 continue
             self._worked = True
             self._backoff.reset()
+            self._seen = job
+            if is_newer(last, job):
+                self._idle = 0.0
+            elif loop.time() - sent < hold / 2:
+                # Answered at once with nothing new: this server does not hold long polls (it
+                # ignores the query), so they are spaced out like adaptive polling, not sent
+                # back to back.
+                self._idle = min(
+                    TUNING.poll_cap, max(TUNING.poll_start, self._idle * TUNING.poll_growth)
+                )
             return [job]
 
     async def aclose(self) -> None:
