@@ -8,6 +8,7 @@ and :mod:`._waiting`, which build on the same request pipeline.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
@@ -239,7 +240,7 @@ class Client(_WaitingMethods):
 
         Raises:
             ValueError: ``priority`` is not 1..4, or an empty ``idempotency_key``.
-            TypeError: an argument of the wrong type.
+            TypeError: an argument of the wrong type, or a ``config`` that is not JSON.
             UnsupportedOperationError: the API cannot submit jobs.
             APIError: the server refused (e.g. :class:`BadRequestError` naming the bad field).
             TransportError: no answer after retries.
@@ -247,8 +248,13 @@ class Client(_WaitingMethods):
         """
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str or None, got {type(name).__name__}")
-        if config is not None and not isinstance(config, Mapping):
-            raise TypeError(f"config must be a mapping or None, got {type(config).__name__}")
+        if config is not None:
+            if not isinstance(config, Mapping):
+                raise TypeError(f"config must be a mapping or None, got {type(config).__name__}")
+            try:
+                json.dumps(config)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"config must be JSON-serialisable: {exc}") from None
         check_int("priority", priority, 1, 4, " (1 low, 2 normal, 3 high, 4 urgent)")
         if idempotency_key is None:
             idempotency_key = str(uuid.uuid4())

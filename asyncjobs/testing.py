@@ -141,6 +141,10 @@ class JobServer:
             ``compileo`` or ``{"project_key": "SALES"}`` for ``dataiku``.
         shutdown_timeout: Seconds :meth:`close` waits for requests still being handled.
 
+    Raises:
+        TypeError: ``tokens`` is a single string.
+        ValueError: an unknown profile or transport, or a bad heartbeat.
+
     Example::
 
         async with JobServer(auto_run=True, heartbeat=0.5) as server:
@@ -164,6 +168,11 @@ class JobServer:
         shutdown_timeout: float = 5.0,
         profile_options: Mapping[str, Any] | None = None,
     ) -> None:
+        if isinstance(tokens, str | bytes):
+            raise TypeError(
+                f"tokens must be an iterable of token strings or None, not a single "
+                f"{type(tokens).__name__}: wrap one token in a list"
+            )
         self._base_path = base_path_for(profile, profile_options)
         self._tokens = tuple(tokens) if tokens is not None else None
         self._host = host

@@ -739,3 +739,19 @@ def test_job_server_update_of_an_unknown_job_raises_key_error() -> None:
     assert str(caught.value) == "no job with id 'ghost'"
     with pytest.raises(KeyError):
         server.get_job("ghost")
+
+
+async def test_submit_job_names_a_config_that_is_not_json(
+    client: Client, server: JobServer
+) -> None:
+    """A config that cannot be sent as JSON is a TypeError naming config, before any request."""
+    server.clear_requests()
+    with pytest.raises(TypeError, match="config"):
+        await client.submit_job("x", {"when": object()})
+    assert server.requests == []
+
+
+def test_job_server_refuses_a_single_string_as_tokens() -> None:
+    """tokens="secret" would be six one-letter tokens: TypeError naming tokens."""
+    with pytest.raises(TypeError, match="tokens"):
+        JobServer(tokens="secret")

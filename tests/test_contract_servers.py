@@ -3,6 +3,7 @@ loopback that speak the native protocol with the liberties section 2 allows."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -77,3 +78,111 @@ async def test_get_jobs_without_batched_reads_keeps_order_and_names_every_unknow
             await client.get_jobs(["a", "ghost-1", "b", "ghost-2"])
     assert set(caught.value.job_ids) == {"ghost-1", "ghost-2"}
     assert "ghost-1" in str(caught.value) and "ghost-2" in str(caught.value)
+
+
+class ShortStreams:
+    """A native server whose SSE streams send what they have, repeat an old version, and close
+    early (before the terminal event), as a flaky proxy would; no long poll."""
+
+    def __init__(self) -> None:
+        self.versions: dict[str, list[dict[str, Any]]] = {}
+        self.last_event_ids: list[str | None] = []
+        self.shown: dict[str, int] = {}
+
+    def add(self, job_id: str, *statuses: str) -> None:
+        self.versions[job_id] = [
+            {"id": job_id, "status": status, "version": 10 * (index + 1) + len(self.versions)}
+            for index, status in enumerate(statuses)
+        ]
+
+    def current(self, job_id: str) -> dict[str, Any]:
+        return self.versions[job_id][self.shown.get(job_id, 0)]
+
+    async def get_one(self, request: web.Request) -> web.Response:
+        job_id = request.match_info["job_id"]
+        if job_id not in self.versions:
+            return web.json_response({"error": "Not Found", "details": "no"}, status=404)
+        return web.json_response(self.current(job_id))
+
+    async def get_many(self, request: web.Request) -> web.Response:
+        ids = request.query["ids"].split(",")
+        return web.json_response(
+            {
+                "jobs": [self.current(i) for i in ids if i in self.versions],
+                "not_found": [i for i in ids if i not in self.versions],
+            }
+        )
+
+    async def _stream(self, request: web.Request, ids: list[str]) -> web.StreamResponse:
+        self.last_event_ids.append(request.headers.get("Last-Event-ID"))
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(b"retry: 10\n\n")
+        for job_id in ids:
+            old = self.current(job_id)
+            # advance the job by one version per connection, send it and an older one again
+            self.shown[job_id] = min(self.shown.get(job_id, 0) + 1, len(self.versions[job_id]) - 1)
+            for job in (self.current(job_id), old):
+                data = json.dumps(job).encode()
+                await response.write(b"id: %d\nevent: job\ndata: %s\n\n" % (job["version"], data))
+        return response  # closes early: no terminal event needed
+
+    async def job_events(self, request: web.Request) -> web.StreamResponse:
+        return await self._stream(request, [request.match_info["job_id"]])
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        if request.method == "POST":
+            ids = (await request.json())["ids"]
+        else:
+            ids = request.query["ids"].split(",")
+        return await self._stream(request, ids)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/api/jobs/{job_id}", self.get_one)
+        app.router.add_get("/api/jobs", self.get_many)
+        app.router.add_get("/api/jobs/{job_id}/events", self.job_events)
+        app.router.add_get("/api/events", self.events)
+        app.router.add_post("/api/events", self.events)
+        return app
+
+
+@pytest.fixture
+async def short(fast: None) -> AsyncIterator[tuple[ShortStreams, str]]:
+    server = ShortStreams()
+    async with serve(server.app()) as origin:
+        yield server, origin + "/api"
+
+
+async def test_watch_over_streams_that_close_early_sees_each_version_once(
+    short: tuple[ShortStreams, str],
+) -> None:
+    """Streams that close before the terminal event and repeat an old version: watch resumes,
+    yields each version once, in order, and ends only after the terminal state."""
+    server, url = short
+    server.add("a", "pending", "running", "running", "completed")
+    async with Client(url) as client:
+        seen = [job async for job in client.watch("a", transport="sse", timeout=5)]
+    assert [job.version for job in seen] == [10, 20, 30, 40]
+    assert seen[-1].status is JobStatus.COMPLETED
+    assert server.last_event_ids[1:] and all(i is not None for i in server.last_event_ids[1:])
+
+
+async def test_many_job_waits_over_streams_that_close_early(
+    short: tuple[ShortStreams, str],
+) -> None:
+    """watch_jobs and wait_for_jobs over multi-job streams that close early: every version
+    once, the final states in input order."""
+    server, url = short
+    server.add("a", "pending", "running", "completed")
+    server.add("b", "running", "failed")
+    async with Client(url) as client:
+        seen = [(job.id, job.version) async for job in client.watch_jobs(["a", "b"], timeout=5)]
+        for job_id, final in (("a", 30), ("b", 21)):
+            versions = [version for i, version in seen if i == job_id]
+            assert versions == sorted(set(versions))  # each once, oldest first
+            assert versions[-1] == final  # ends only after the terminal state
+        server.add("c", "pending", "completed")
+        server.add("d", "running", "cancelled")
+        final = await client.wait_for_jobs(["d", "c"], timeout=5, return_exceptions=True)
+    assert [getattr(item, "job", item).id for item in final] == ["d", "c"]  # type: ignore[union-attr]
