@@ -220,8 +220,12 @@ class _LongPollFeed:
                     # timeout must not cut it.
                     timeout=hold + TUNING.long_poll_margin,
                 )
-                payload = profile.unwrap(response.json(), operation="poll", job_id=self._job_id)
-                job = profile.parse_job(payload)
+                if response.status == 204 or not response.body.strip():
+                    # No content: the poll timed out with nothing new (some servers say so).
+                    job = basis if basis is not None else await client.get_job(self._job_id)
+                else:
+                    payload = profile.unwrap(response.json(), operation="poll", job_id=self._job_id)
+                    job = profile.parse_job(payload)
             except APIError as exc:
                 if exc.status in NOT_OFFERED:
                     if self._worked:

@@ -727,3 +727,67 @@ async def test_a_job_deleted_while_watched_raises_not_found(fast: None) -> None:
         with pytest.raises(JobNotFoundError):
             await watch_into(seen, client)
     assert versions(seen) == [1, 2]
+
+
+async def test_wait_for_job_shared_on_a_stream_that_ends_empty(fast: None) -> None:
+    """The shared wait (no multiplexed route here) gets the final state the stream never sent."""
+    api = Api(native(1, "pending"))
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        if request.headers.get("Last-Event-ID") is None:
+            await response.write(event(native(2)))
+            api.job = native(3, "completed", result=1)
+        await response.write_eof()
+        return response
+
+    api.events = events
+    async with serve(api) as url, Client(url) as client:
+        before = client_tasks()
+        final = await client.wait_for_job("j", timeout=2)
+        await assert_no_new_tasks(before)
+    assert (final.version, final.status, final.result) == (3, JobStatus.COMPLETED, 1)
+
+
+@pytest.mark.parametrize("status", [204, 200])
+async def test_a_long_poll_answering_no_content_is_no_change(fast: None, status: int) -> None:
+    """A long poll that times out with 204 (or an empty 200) means "nothing new", not an error."""
+    api = Api(native(1, "pending"))
+    polls = 0
+
+    async def poll(request: web.Request) -> web.StreamResponse:
+        nonlocal polls
+        polls += 1
+        if polls < 3:
+            return web.Response(status=status)
+        return web.json_response(native(2, "completed"))
+
+    api.poll = poll
+    async with serve(api) as url, Client(url) as client:
+        seen = await watch_all(client, transport="long-poll")
+    assert versions(seen) == [1, 2]
+    assert polls == 3
+
+
+async def test_breaking_out_without_aclosing_still_closes_the_stream(fast: None) -> None:
+    """A plain ``break`` leaves the generator to the loop's finalizer: the stream still closes."""
+    api = Api(native(1, "pending"))
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        await response.write(event(native(2)))
+        await forever()
+        return response
+
+    api.events = events
+    async with serve(api) as url, Client(url) as client:
+        before = client_tasks()
+        async for job in client.watch("j", transport="sse"):
+            if job.version == 2:
+                break
+        await assert_no_new_tasks(before)
+        for _ in range(100):
+            if api.open_streams == 0:
+                break
+            await asyncio.sleep(0.005)
+        assert api.open_streams == 0
