@@ -11,7 +11,7 @@ import pytest
 from _client_apps import serve
 from aiohttp import web
 
-from asyncjobs import Client, JobNotFoundError, JobStatus, RetryPolicy
+from asyncjobs import Client, Job, JobCancelledError, JobNotFoundError, JobStatus, RetryPolicy
 
 pytestmark = pytest.mark.anyio
 
@@ -177,12 +177,15 @@ async def test_many_job_waits_over_streams_that_close_early(
     server.add("a", "pending", "running", "completed")
     server.add("b", "running", "failed")
     async with Client(url) as client:
-        seen = [(job.id, job.version) async for job in client.watch_jobs(["a", "b"], timeout=5)]
-        for job_id, final in (("a", 30), ("b", 21)):
+        seen = [
+            (job.id, job.version or 0) async for job in client.watch_jobs(["a", "b"], timeout=5)
+        ]
+        for job_id, last in (("a", 30), ("b", 21)):
             versions = [version for i, version in seen if i == job_id]
             assert versions == sorted(set(versions))  # each once, oldest first
-            assert versions[-1] == final  # ends only after the terminal state
+            assert versions[-1] == last  # ends only after the terminal state
         server.add("c", "pending", "completed")
         server.add("d", "running", "cancelled")
         final = await client.wait_for_jobs(["d", "c"], timeout=5, return_exceptions=True)
-    assert [getattr(item, "job", item).id for item in final] == ["d", "c"]  # type: ignore[union-attr]
+    assert isinstance(final[0], JobCancelledError) and final[0].job.id == "d"
+    assert isinstance(final[1], Job) and final[1].id == "c"
