@@ -156,7 +156,7 @@ class MultiStream:
         self.entries: dict[str, Entry] = {}
         self._unread: list[Entry] = []  # joined after the snapshots: to read before resuming
         self._dirty = False  # the id set changed since the last connection began
-        self._stream = EventStream(hub.client._http)
+        self._stream = EventStream(hub.client._http, coalesce=TUNING.coalesce_window)
         self._backoff = _backoff()
         self._parse, self._custom = event_parser(hub.client._profile)
         self._task: asyncio.Task[None] | None = None
