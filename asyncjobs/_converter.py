@@ -16,7 +16,7 @@ import attrs
 import cattrs
 
 from ._exceptions import ProtocolError
-from ._models import CleanupResult, Job, JobStatus, QueueStats, status_from_word
+from ._models import _EXACT, CleanupResult, Job, JobStatus, QueueStats, status_from_word
 
 __all__ = [
     "cleanup_result_from",
@@ -102,6 +102,79 @@ def job_from_native(payload: Any) -> Job:
     Raises:
         ProtocolError: the payload is not a job object; the message names the bad field.
     """
+    # The hot path (an SSE event per update): a complete, well-typed native job object, read
+    # with subscripts (cheaper than .get) and as few calls as possible. Anything else (a field
+    # missing or of another type, an odd time or status word) takes the checked path below,
+    # which builds the same Job or raises the ProtocolError naming the field.
+    if type(payload) is dict:
+        try:
+            job_id = payload["id"]
+            word = payload["status"]
+            name = payload["name"]
+            progress = payload["progress"]
+            message = payload["message"]
+            error = payload["error"]
+            priority = payload["priority"]
+            version = payload["version"]
+            config = payload["config"]
+            created_at = payload["created_at"]
+            updated_at = payload["updated_at"]
+            started_at = payload["started_at"]
+            completed_at = payload["completed_at"]
+        except KeyError:
+            return _job_from_native_checked(payload)
+        status = _EXACT.get(word) if type(word) is str else None
+        if (
+            status is not None
+            and type(job_id) is str
+            and (name is None or type(name) is str)
+            and (progress is None or type(progress) in _NUMBER)
+            and (message is None or type(message) is str)
+            and (error is None or type(error) is str)
+            and type(priority) is int
+            and type(version) is int
+            and type(config) is dict
+            and type(created_at) is str
+            and type(updated_at) is str
+        ):
+            try:
+                created = _fromisoformat(created_at)
+                updated = _fromisoformat(updated_at)
+                started = None if started_at is None else _fromisoformat(started_at)
+                completed = None if completed_at is None else _fromisoformat(completed_at)
+            except (TypeError, ValueError):
+                return _job_from_native_checked(payload)
+            if (
+                created.tzinfo is UTC
+                and updated.tzinfo is UTC
+                and (started is None or started.tzinfo is UTC)
+                and (completed is None or completed.tzinfo is UTC)
+            ):
+                job = _new_job(Job)
+                _set_id(job, job_id)
+                _set_status(job, status)
+                _set_name(job, name)
+                _set_progress(job, progress)
+                _set_message(job, message)
+                _set_result(job, payload.get("result"))
+                _set_error(job, error)
+                _set_priority(job, priority)
+                _set_config(job, config)
+                _set_created_at(job, created)
+                _set_started_at(job, started)
+                _set_completed_at(job, completed)
+                _set_updated_at(job, updated)
+                _set_version(job, version)
+                _set_raw(job, payload)
+                return job
+    return _job_from_native_checked(payload)
+
+
+_fromisoformat = datetime.fromisoformat
+
+
+def _job_from_native_checked(payload: Any) -> Job:
+    """:func:`job_from_native` for any payload: every field checked, missing ones defaulted."""
     if not isinstance(payload, dict):
         raise ProtocolError(f"expected a job object, got {_describe(payload)}")
     get = payload.get

@@ -20,6 +20,7 @@ from typing import Any, Final, TypeVar
 import aiohttp
 import attrs
 
+from ._converter import job_from_native
 from ._exceptions import APIError, JobTimeoutError, ProtocolError, TransportError
 from ._http import HTTPClient
 from ._models import Job
@@ -279,6 +280,8 @@ def event_parser(profile: Profile) -> tuple[EventParser, bool]:
         custom: EventParser = hook
         return custom, True
     parse_job = profile.parse_job
+    if type(profile).parse_job is Profile.parse_job:
+        parse_job = job_from_native  # what it calls, minus a call per event
     loads = _loads
 
     def parse(data: str, previous: Job | None) -> Job | None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import TYPE_CHECKING, Protocol
 
 from ._follow import TUNING, is_newer
@@ -36,7 +36,7 @@ from ._watch import OPERATION
 if TYPE_CHECKING:
     from ._client import Client
 
-__all__ = ["Entry", "Feed", "Hub", "Inbox", "Listener", "NotFinished", "follow", "get_hub"]
+__all__ = ["Entry", "Feed", "Hub", "Inbox", "Listener", "follow", "get_hub"]
 
 _TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
 
@@ -303,7 +303,9 @@ class Inbox:
         if self._final_only and job.status not in _TERMINAL:
             return
         self.items.append(job)
-        self._wake()
+        waiter = self._waiter  # _wake(), inlined: this runs for every update
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def on_error(self, job_id: str, error: BaseException) -> None:
         self.items.append(_Failed(job_id, error))
@@ -329,44 +331,43 @@ class Inbox:
             self._waiter = None
 
 
-class NotFinished(Exception):
-    """A :func:`follow` ran out of time.
-
-    Attributes:
-        pending: The jobs not finished, in the order given.
-        job: The last state seen of the first of them, or None.
-    """
-
-    def __init__(self, pending: list[str], job: Job | None) -> None:
-        super().__init__(f"{len(pending)} jobs not finished")
-        self.pending = pending
-        self.job = job
-
-
 async def follow(
-    hub: Hub, job_ids: list[str], *, deadline: float | None, final_only: bool
+    hub: Hub,
+    job_ids: list[str],
+    *,
+    timeout: float | None,  # noqa: ASYNC109 (one timer for the whole follow, see below)
+    final_only: bool,
+    expired: Callable[[list[str], Job | None], BaseException],
 ) -> AsyncGenerator[Job, None]:
     """Follow distinct jobs through the hub: each job's current state, then each change (only
     final states with ``final_only``), until every job has ended.
 
+    The many-job methods return this generator itself (no wrapper generator per item: each
+    layer costs every update an extra resumption).
+
     Args:
         hub: The client's hub.
         job_ids: The jobs, distinct.
-        deadline: Event loop time to give up at, or None.
+        timeout: Seconds from the first iteration to give up after, or None.
         final_only: Yield only final states.
+        expired: Makes the error raised when ``timeout`` passes first, from the jobs not
+            finished (in the order given) and the last state seen of the first of them.
 
     Raises:
-        NotFinished: the deadline passed first.
+        BaseException: what ``expired`` made, once the timeout passed.
         JobNotFoundError, PermissionDeniedError, APIError, TransportError: a job cannot be
             followed.
     """
+    if not job_ids:
+        return
     inbox = Inbox(final_only=final_only)
     items = inbox.items
     remaining = set(job_ids)
     hub.subscribe(job_ids, inbox)
     # One timer for the whole follow, rather than a timeout scope (and its timer) around each
     # wait: the consumer waits once per batch of states, which is often.
-    timer = None if deadline is None else asyncio.get_running_loop().call_at(deadline, inbox.expire)
+    loop = asyncio.get_running_loop()
+    timer = None if timeout is None else loop.call_at(loop.time() + timeout, inbox.expire)
     try:
         while remaining:
             if not items:
@@ -374,7 +375,7 @@ async def follow(
                 # inbox past the deadline ends the follow.
                 if inbox.expired:
                     pending = [job_id for job_id in job_ids if job_id in remaining]
-                    raise NotFinished(pending, hub.current(pending[0]))
+                    raise expired(pending, hub.current(pending[0]))
                 await inbox.wait()
                 continue
             item = items.popleft()

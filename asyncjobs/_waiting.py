@@ -21,7 +21,7 @@ from ._exceptions import (
     JobTimeoutError,
 )
 from ._follow import check_seconds, check_transport, timeout_error
-from ._live import NotFinished, follow, get_hub
+from ._live import follow, get_hub
 from ._live_feeds import run_bounded
 from ._models import Job, JobStatus
 from ._validation import check_job_id, check_job_ids
@@ -316,26 +316,12 @@ def _follow_many(
     """Check the arguments now (so a bad one raises at the call), then follow lazily."""
     ids = check_job_ids(job_ids)
     timeout = check_seconds("timeout", limit, zero=True)
-    return _follow_checked(client, list(dict.fromkeys(ids)), timeout, final_only=final_only)
-
-
-async def _follow_checked(
-    client: Client, unique: list[str], limit: float | None, *, final_only: bool
-) -> AsyncGenerator[Job, None]:
-    if not unique:
-        return
+    unique = list(dict.fromkeys(ids))
 
     def expired(pending: list[str], job: Job | None) -> JobTimeoutError:
-        return _many_timeout_error(pending, limit, job, len(unique))
+        return _many_timeout_error(pending, timeout, job, len(unique))
 
-    deadline = None if limit is None else asyncio.get_running_loop().time() + limit
-    updates = follow(get_hub(client), unique, deadline=deadline, final_only=final_only)
-    async with aclosing(updates):
-        try:
-            async for job in updates:
-                yield job
-        except NotFinished as exc:
-            raise expired(exc.pending, exc.job) from None
+    return follow(get_hub(client), unique, timeout=timeout, final_only=final_only, expired=expired)
 
 
 def watch_jobs(
