@@ -103,7 +103,7 @@ class Tuning:
     read_concurrency: int = 4
     max_single_feeds: int = 8
     max_query_ids: int = 2000
-    coalesce_window: float = 0.005
+    coalesce_window: float = 0.01
 
 
 TUNING: Final = Tuning()
