@@ -517,9 +517,14 @@ class EventStream:
         transport = None if connection is None else connection.transport
         # Not where reading is off already: aiohttp pauses a transport itself when its buffer is
         # full (there is data to read then), and resuming it here would override that.
-        if transport is None or transport.is_closing() or not transport.is_reading():
+        if transport is None or transport.is_closing():
             return
-        transport.pause_reading()
+        try:
+            if not transport.is_reading():
+                return
+            transport.pause_reading()
+        except (NotImplementedError, RuntimeError):  # a transport without flow control
+            return
         try:
             await asyncio.sleep(seconds)
         finally:
