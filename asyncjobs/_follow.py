@@ -81,11 +81,12 @@ class Tuning:
             own (per-job SSE or long poll) up to this many at once; beyond, batched polling.
         max_query_ids: The longest ``ids=`` query (characters) of a multiplexed stream opened
             with GET; longer id lists use POST.
-        coalesce_window: While a multiplexed stream is busy (its data arrives faster than
-            this), it stops reading for this long between reads, so that one wake-up reads
-            all that came meanwhile instead of one per packet: the CPU cost per update falls
-            several-fold under load, for at most this much added delay. A stream whose
-            updates come further apart than this is read at once, as before. 0 turns it off.
+        coalesce_window: While a multiplexed stream is busy (two reads that brought events
+            came less than two windows apart), it is read at most once a window, its
+            transport paused in between, so that one wake-up reads all that came meanwhile
+            instead of one per packet: less CPU per update under load, for at most this much
+            added delay. A stream whose updates come further apart is read at once. 0 turns
+            it off.
     """
 
     stall_floor: float = 45.0
