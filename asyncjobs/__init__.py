@@ -23,10 +23,10 @@ from ._exceptions import (
     UnsupportedOperationError,
 )
 from ._models import CleanupResult, Job, JobStatus, QueueStats
-from ._profiles import PROFILES, Profile, Route
-from ._retry import RetryPolicy
 from ._sync import SyncClient
+from ._transport import RetryPolicy
 from ._version import __version__
+from .profiles import PROFILES, Profile, Route
 
 __all__ = [
     "APIError",

@@ -1,30 +1,23 @@
-"""The asyncio client: :class:`Client` and every job operation that is not waiting or watching.
+"""The asyncio client: :class:`Client`, a facade that checks arguments and delegates.
 
-Requests go through :class:`~._http.HTTPClient` (session, retries, errors); payloads become models
-through the client's :class:`~._profiles.Profile`. Watching and waiting live in :mod:`._watch`
-and :mod:`._waiting`, which build on the same request pipeline.
+Job operations go to :class:`~._api.JobAPI` (over the request pipeline of :mod:`._transport`
+and the client's :class:`~.profiles.Profile`); watching and waiting go to the client's
+:class:`~.live.Hub`, which shares subscriptions between them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Literal, Self, cast, overload
 
 import aiohttp
 
-from ._client_waiting import _WaitingMethods
-from ._exceptions import APIError, JobNotFoundError, ProtocolError
-from ._follow import NOT_OFFERED
-from ._http import HTTPClient, Response
-from ._live import get_hub
+from ._api import JobAPI, encode_config
 from ._models import CleanupResult, Job, JobStatus, QueueStats
-from ._profiles import Profile, get_profile
-from ._retry import DEFAULT_RETRY, RetryPolicy
+from ._transport import DEFAULT_RETRY, HTTPClient, RetryPolicy
 from ._validation import (
     check_base_url,
     check_header_value,
@@ -32,45 +25,21 @@ from ._validation import (
     check_int,
     check_job_id,
     check_job_ids,
+    check_seconds,
     check_status,
     check_timeout,
+    check_transport,
 )
+from .live import Hub, as_completed, wait_for_job, wait_for_jobs, watch, watch_jobs
+from .profiles import Profile, get_profile
 
-__all__ = ["Client"]
+__all__ = ["Client", "WatchTransport"]
 
-logger = logging.getLogger("asyncjobs")
-
-_T = TypeVar("_T")
-
-_BATCH_CONCURRENCY = 4
-"""How many batched reads of one ``get_jobs`` call run at once."""
-
-_FALLBACK_CONCURRENCY = 8
-"""How many single reads run at once when the API has no batch read."""
+WatchTransport = Literal["auto", "sse", "long-poll", "poll"]
+"""How ``watch`` follows a job: the best the server offers (``"auto"``), or one transport."""
 
 
-async def _bounded(factories: Sequence[Callable[[], Awaitable[_T]]], limit: int) -> list[_T]:
-    """Run the coroutines with at most ``limit`` at once; the first error cancels the rest."""
-    if len(factories) == 1:
-        return [await factories[0]()]
-    semaphore = asyncio.Semaphore(limit)
-
-    async def run(factory: Callable[[], Awaitable[_T]]) -> _T:
-        async with semaphore:
-            return await factory()
-
-    tasks = [asyncio.ensure_future(run(factory)) for factory in factories]
-    try:
-        return list(await asyncio.gather(*tasks))
-    finally:
-        pending = [task for task in tasks if not task.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending)
-
-
-class Client(_WaitingMethods):
+class Client:
     """An asyncio client for an HTTP job API.
 
     One client holds one aiohttp session (its own, created inside the running loop on first use,
@@ -141,7 +110,8 @@ class Client(_WaitingMethods):
             retry=DEFAULT_RETRY if retry is None else retry,
             max_connections=check_int("max_connections", max_connections, 1, None),
         )
-        self._live: Any = None  # shared subscriptions of the watch code (see _watch)
+        self._api = JobAPI(self._http, self._profile)
+        self._hub = Hub(self._api)
         self._closing: asyncio.Future[None] | None = None
 
     def __repr__(self) -> str:
@@ -188,30 +158,10 @@ class Client(_WaitingMethods):
         await asyncio.shield(self._closing)
 
     async def _close(self) -> None:
-        live, self._live = self._live, None
         try:
-            if live is not None:
-                await live.aclose()
+            await self._hub.aclose()
         finally:
             await self._http.aclose()
-
-    # -- helpers -------------------------------------------------------------------------
-
-    def _payload(self, response: Response, operation: str, job_id: str | None = None) -> Any:
-        return self._profile.unwrap(response.json(), operation=operation, job_id=job_id)
-
-    async def _job_from_action(self, response: Response, operation: str, job_id: str | None) -> Job:
-        payload: Any = None
-        if response.body.strip():
-            try:
-                payload = self._payload(response, operation, job_id)
-            except ProtocolError:
-                if job_id is None:  # a submit must name the job it created
-                    raise
-        found = self._profile.parse_action(payload, operation=operation, job_id=job_id)
-        if isinstance(found, Job):
-            return found
-        return await self.get_job(found)
 
     # -- job operations ------------------------------------------------------------------
 
@@ -248,25 +198,15 @@ class Client(_WaitingMethods):
         """
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str or None, got {type(name).__name__}")
-        if config is not None:
-            if not isinstance(config, Mapping):
-                raise TypeError(f"config must be a mapping or None, got {type(config).__name__}")
-            try:
-                json.dumps(config)
-            except (TypeError, ValueError) as exc:
-                raise TypeError(f"config must be JSON-serialisable: {exc}") from None
+        encode_config(config)
         check_int("priority", priority, 1, 4, " (1 low, 2 normal, 3 high, 4 urgent)")
         if idempotency_key is None:
             idempotency_key = str(uuid.uuid4())
         elif not check_header_value("idempotency_key", idempotency_key):
             raise ValueError("idempotency_key must be a non-empty string or None")
-        header = self._profile.idempotency_header
-        response = await self._http.request(
-            "submit",
-            json=self._profile.submit_body(name=name, config=config, priority=priority),
-            headers={header: idempotency_key} if header else None,
+        return await self._api.submit(
+            name, config, priority=priority, idempotency_key=idempotency_key
         )
-        return await self._job_from_action(response, "submit", None)
 
     async def get_job(self, job_id: str | int) -> Job:
         """Read one job.
@@ -284,11 +224,7 @@ class Client(_WaitingMethods):
             TransportError: no answer, after retries.
             ProtocolError: the answer is not a job.
         """
-        job_id = check_job_id(job_id)
-        response = await self._http.request(
-            "get", path_params={"job_id": job_id}, params=self._profile.get_params()
-        )
-        return self._profile.parse_job(self._payload(response, "get", job_id))
+        return await self._api.get(check_job_id(job_id))
 
     async def get_jobs(self, job_ids: Iterable[str | int]) -> list[Job]:
         """Read many jobs with batched requests (at most ``max_batch`` ids each, a few at once).
@@ -305,62 +241,7 @@ class Client(_WaitingMethods):
             APIError: any other error answer, after retries.
             TransportError: no answer, after retries.
         """
-        ids = check_job_ids(job_ids)
-        unique = list(dict.fromkeys(ids))
-        if not unique:
-            return []
-        found: dict[str, Job] = {}
-        unoffered = get_hub(self).unoffered
-        singly = unique
-        if "get_many" in self._profile.routes and "get_many" not in unoffered:
-            size = max(1, self._profile.max_batch)
-            chunks = [unique[i : i + size] for i in range(0, len(unique), size)]
-            factories = [lambda chunk=chunk: self._get_chunk(chunk, unoffered) for chunk in chunks]
-            singly = []
-            for chunk, jobs in zip(
-                chunks, await _bounded(factories, _BATCH_CONCURRENCY), strict=True
-            ):
-                if jobs is None:  # no batched reads on this server after all
-                    singly.extend(chunk)
-                else:
-                    found.update((job.id, job) for job in jobs)
-        if singly:
-            singles = [lambda job_id=job_id: self._get_or_none(job_id) for job_id in singly]
-            for job_id, job in zip(
-                singly, await _bounded(singles, _FALLBACK_CONCURRENCY), strict=True
-            ):
-                if job is not None:
-                    found[job_id] = job
-        absent = [job_id for job_id in unique if job_id not in found]
-        if absent:
-            listed = ", ".join(repr(job_id) for job_id in absent)
-            raise JobNotFoundError(
-                f"{len(absent)} of {len(unique)} jobs not found: {listed}",
-                job_ids=absent,
-                body={"not_found": absent},
-            )
-        return [found[job_id] for job_id in ids]
-
-    async def _get_chunk(self, chunk: list[str], unoffered: set[str]) -> list[Job] | None:
-        """One batched read: the jobs found (ids left out are not found), or None when the
-        server turns out not to offer batched reads (404, 405, 406 or 501 to the batch
-        request itself, remembered in ``unoffered``), so that the chunk is read one by one."""
-        try:
-            response = await self._http.request("get_many", params=self._profile.many_params(chunk))
-        except APIError as exc:
-            if exc.status not in NOT_OFFERED:
-                raise
-            logger.info("no batched reads (%s); reading jobs one by one", exc)
-            unoffered.add("get_many")
-            return None
-        jobs, _ = self._profile.parse_many(self._payload(response, "get_many"), job_ids=chunk)
-        return jobs
-
-    async def _get_or_none(self, job_id: str) -> Job | None:
-        try:
-            return await self.get_job(job_id)
-        except JobNotFoundError:
-            return None
+        return await self._api.get_many(check_job_ids(job_ids))
 
     def list_jobs(
         self, *, status: JobStatus | str | None = None, limit: int | None = None
@@ -387,32 +268,7 @@ class Client(_WaitingMethods):
         if limit is not None:
             check_int("limit", limit, 0, None)
         self._http.url_for("list")  # raises UnsupportedOperationError now, not mid-iteration
-        return self._list_pages(wanted, limit)
-
-    async def _list_pages(
-        self, status: JobStatus | None, limit: int | None
-    ) -> AsyncGenerator[Job, None]:
-        yielded = 0
-        cursor: str | None = None
-        cursors: set[str] = set()
-        largest = max(1, self._profile.max_page_size)
-        while limit is None or yielded < limit:
-            size = largest if limit is None else min(limit - yielded, largest)
-            params = self._profile.list_params(status=status, page_size=size, cursor=cursor)
-            response = await self._http.request("list", params=params)
-            jobs, cursor = self._profile.parse_list(self._payload(response, "list"))
-            for job in jobs:
-                if status is not None and job.status is not status:
-                    continue  # the API ignored (or lacks) the filter
-                yield job
-                yielded += 1
-                if limit is not None and yielded >= limit:
-                    return
-            if cursor is None:
-                return
-            if cursor in cursors:
-                raise ProtocolError(f"list answer repeats the cursor {cursor!r}: stopping")
-            cursors.add(cursor)
+        return self._api.list_pages(wanted, limit)
 
     async def cancel_job(self, job_id: str | int) -> Job:
         """Cancel a pending or running job.
@@ -428,17 +284,7 @@ class Client(_WaitingMethods):
             JobNotFoundError: no such job.
             APIError, TransportError, ProtocolError: as for :meth:`get_job`.
         """
-        job_id = check_job_id(job_id)
-        path_params = {"job_id": job_id}
-        response = await self._http.request(
-            "cancel", path_params=path_params, tolerate_after_retry=(409,)
-        )
-        if response.status == 409:  # a repeat after a lost answer: did the first one work?
-            job = await self.get_job(job_id)
-            if job.status is JobStatus.CANCELLED:
-                return job
-            raise self._http.error_for(response, path_params=path_params)
-        return await self._job_from_action(response, "cancel", job_id)
+        return await self._api.cancel(check_job_id(job_id))
 
     async def restart_job(self, job_id: str | int) -> Job:
         """Restart a failed or cancelled job.
@@ -454,17 +300,7 @@ class Client(_WaitingMethods):
             JobNotFoundError: no such job.
             APIError, TransportError, ProtocolError: as for :meth:`get_job`.
         """
-        job_id = check_job_id(job_id)
-        path_params = {"job_id": job_id}
-        response = await self._http.request(
-            "restart", path_params=path_params, tolerate_after_retry=(409,)
-        )
-        if response.status == 409:  # a repeat after a lost answer: did the first one work?
-            job = await self.get_job(job_id)
-            if job.status in (JobStatus.PENDING, JobStatus.RUNNING):
-                return job
-            raise self._http.error_for(response, path_params=path_params)
-        return await self._job_from_action(response, "restart", job_id)
+        return await self._api.restart(check_job_id(job_id))
 
     async def delete_job(self, job_id: str | int) -> None:
         """Delete a finished job.
@@ -477,11 +313,7 @@ class Client(_WaitingMethods):
             JobNotFoundError: no such job.
             APIError, TransportError: as for :meth:`get_job`.
         """
-        job_id = check_job_id(job_id)
-        # A 404 for a repeat after a lost answer means the first delete worked.
-        await self._http.request(
-            "delete", path_params={"job_id": job_id}, tolerate_after_retry=(404,)
-        )
+        await self._api.delete(check_job_id(job_id))
 
     async def get_log(self, job_id: str | int) -> str:
         """Read a job's log.
@@ -496,9 +328,7 @@ class Client(_WaitingMethods):
             JobNotFoundError: no such job.
             APIError, TransportError: as for :meth:`get_job`.
         """
-        job_id = check_job_id(job_id)
-        response = await self._http.request("log", path_params={"job_id": job_id})
-        return response.text()
+        return await self._api.log(check_job_id(job_id))
 
     async def queue_stats(self) -> QueueStats:
         """Read the queue's statistics.
@@ -509,8 +339,7 @@ class Client(_WaitingMethods):
         Raises:
             APIError, TransportError, ProtocolError: as for :meth:`get_job`.
         """
-        response = await self._http.request("stats")
-        return self._profile.parse_stats(self._payload(response, "stats"))
+        return await self._api.stats()
 
     async def cleanup(self, *, max_age_hours: int = 24) -> CleanupResult:
         """Delete jobs that finished more than ``max_age_hours`` ago.
@@ -526,7 +355,194 @@ class Client(_WaitingMethods):
             APIError, TransportError, ProtocolError: as for :meth:`get_job`.
         """
         check_int("max_age_hours", max_age_hours, 1, 168)
-        response = await self._http.request(
-            "cleanup", params=self._profile.cleanup_params(max_age_hours=max_age_hours)
+        return await self._api.cleanup(max_age_hours)
+
+    # -- watching and waiting --------------------------------------------------------------
+
+    def watch(
+        self,
+        job_id: str | int,
+        *,
+        transport: WatchTransport = "auto",
+        timeout: float | None = None,
+        poll_interval: float | None = None,
+    ) -> AsyncGenerator[Job, None]:
+        """Follow one job: its current state first, then one :class:`Job` per change.
+
+        Never yields the same version twice and ends after yielding the terminal state (a failed
+        or cancelled job does not raise). A dropped stream is resumed, never taken as the end.
+
+        Args:
+            job_id: The job's id.
+            transport: ``"auto"`` (SSE, else long poll, else polling, per what the server
+                offers), or ``"sse"``, ``"long-poll"`` or ``"poll"``.
+            timeout: Seconds for the whole watch (None: no limit).
+            poll_interval: A fixed polling interval in seconds; None means adaptive.
+
+        Returns:
+            An async iterator of the job's states.
+
+        Arguments are checked when called; requests are made while iterating.
+
+        Raises:
+            ValueError, TypeError: a bad argument, naming it (raised at once).
+            JobTimeoutError: ``timeout`` passed before the job ended.
+            JobNotFoundError: no such job.
+            APIError, TransportError: errors the watch cannot recover from.
+        """
+        job_id = check_job_id(job_id)
+        transport = cast("WatchTransport", check_transport(transport))
+        timeout = check_seconds("timeout", timeout, zero=True)
+        poll_interval = check_seconds("poll_interval", poll_interval, zero=False)
+        return watch(
+            self._hub, job_id, transport=transport, timeout=timeout, poll_interval=poll_interval
         )
-        return self._profile.parse_cleanup(self._payload(response, "cleanup"))
+
+    def watch_jobs(
+        self, job_ids: Iterable[str | int], *, timeout: float | None = None
+    ) -> AsyncGenerator[Job, None]:
+        """Follow many jobs over one multiplexed stream (or batched reads).
+
+        Yields each job's current state, then every later version of any of them, and ends
+        when all are terminal.
+
+        Args:
+            job_ids: The ids.
+            timeout: Seconds for the whole watch (None: no limit).
+
+        Returns:
+            An async iterator of job states.
+
+        Arguments are checked when called; requests are made while iterating.
+
+        Raises:
+            ValueError, TypeError: a bad argument, naming it (raised at once).
+            JobTimeoutError: ``timeout`` passed before all jobs ended.
+            JobNotFoundError: some ids are unknown.
+            APIError, TransportError: errors the watch cannot recover from.
+        """
+        return watch_jobs(self._hub, job_ids, timeout=timeout)
+
+    async def wait_for_job(
+        self,
+        job_id: str | int,
+        *,
+        timeout: float | None = 300,  # noqa: ASYNC109
+        poll_interval: float | None = None,
+        transport: WatchTransport = "auto",
+        raise_on_failure: bool = True,
+    ) -> Job:
+        """Wait until a job ends.
+
+        Args:
+            job_id: The job's id.
+            timeout: Seconds for the whole wait (None: no limit).
+            poll_interval: A fixed polling interval in seconds; None means adaptive.
+            transport: As for :meth:`watch`.
+            raise_on_failure: Raise for a failed or cancelled job instead of returning it.
+
+        Returns:
+            The job's final state.
+
+        Raises:
+            JobFailedError: the job failed (with ``raise_on_failure``).
+            JobCancelledError: the job was cancelled (with ``raise_on_failure``).
+            JobTimeoutError: ``timeout`` passed first (also a builtin ``TimeoutError``).
+            JobNotFoundError: no such job.
+            APIError, TransportError: errors the wait cannot recover from.
+        """
+        return await wait_for_job(
+            self._hub,
+            job_id,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            transport=transport,
+            raise_on_failure=raise_on_failure,
+        )
+
+    @overload
+    async def wait_for_jobs(
+        self,
+        job_ids: Iterable[str | int],
+        *,
+        timeout: float | None = 300,  # noqa: ASYNC109
+        fail_fast: bool = True,
+        return_exceptions: Literal[False] = False,
+        cancel_on_exit: bool = False,
+    ) -> list[Job]: ...
+
+    @overload
+    async def wait_for_jobs(
+        self,
+        job_ids: Iterable[str | int],
+        *,
+        timeout: float | None = 300,  # noqa: ASYNC109
+        fail_fast: bool = True,
+        return_exceptions: bool,
+        cancel_on_exit: bool = False,
+    ) -> list[Job | BaseException]: ...
+
+    async def wait_for_jobs(
+        self,
+        job_ids: Iterable[str | int],
+        *,
+        timeout: float | None = 300,  # noqa: ASYNC109
+        fail_fast: bool = True,
+        return_exceptions: bool = False,
+        cancel_on_exit: bool = False,
+    ) -> list[Job] | list[Job | BaseException]:
+        """Wait for many jobs at once (``asyncio.gather`` semantics, results in input order).
+
+        Shares one multiplexed stream (or batched reads), never one connection per job.
+        Cancelling the call cancels every inner wait and releases every connection.
+
+        Args:
+            job_ids: The ids.
+            timeout: Seconds for the whole wait (None: no limit).
+            fail_fast: The first failure cancels the other waits and is raised.
+            return_exceptions: Failures come back in the list instead of being raised.
+            cancel_on_exit: If the wait is cancelled or times out, cancel the jobs still
+                pending or running on the server too.
+
+        Returns:
+            The final jobs in input order (with ``return_exceptions``, failures in place).
+
+        Raises:
+            JobFailedError: a job failed (unless ``return_exceptions``).
+            JobCancelledError: a job was cancelled (unless ``return_exceptions``).
+            JobTimeoutError: ``timeout`` passed first; ``job_id`` is the first unfinished id
+                and ``details["pending_job_ids"]`` lists them all.
+            JobNotFoundError: some ids are unknown.
+            APIError, TransportError: errors the wait cannot recover from.
+        """
+        result: list[Job] | list[Job | BaseException] = await wait_for_jobs(
+            self._hub,
+            job_ids,
+            timeout=timeout,
+            fail_fast=fail_fast,
+            return_exceptions=return_exceptions,
+            cancel_on_exit=cancel_on_exit,
+        )
+        return result
+
+    def as_completed(
+        self, job_ids: Iterable[str | int], *, timeout: float | None = None
+    ) -> AsyncGenerator[Job, None]:
+        """Yield each job's final state as it ends (failed and cancelled ones too, unraised).
+
+        Args:
+            job_ids: The ids.
+            timeout: Seconds for the whole wait (None: no limit).
+
+        Returns:
+            An async iterator of final job states, in the order the jobs end.
+
+        Arguments are checked when called; requests are made while iterating.
+
+        Raises:
+            ValueError, TypeError: a bad argument, naming it (raised at once).
+            JobTimeoutError: ``timeout`` passed before all jobs ended.
+            JobNotFoundError: some ids are unknown.
+            APIError, TransportError: errors the wait cannot recover from.
+        """
+        return as_completed(self._hub, job_ids, timeout=timeout)

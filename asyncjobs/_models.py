@@ -8,11 +8,19 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
-__all__ = ["CleanupResult", "Job", "JobStatus", "QueueStats", "status_from_word"]
+__all__ = [
+    "TERMINAL",
+    "CleanupResult",
+    "Job",
+    "JobStatus",
+    "QueueStats",
+    "is_newer",
+    "status_from_word",
+]
 
 
 class JobStatus(enum.StrEnum):
@@ -32,10 +40,11 @@ class JobStatus(enum.StrEnum):
     @property
     def is_terminal(self) -> bool:
         """True for ``COMPLETED``, ``FAILED`` and ``CANCELLED``: the job will not change again."""
-        return self in _TERMINAL
+        return self in TERMINAL
 
 
-_TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+TERMINAL: Final = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+"""The statuses a job never leaves: completed, failed, cancelled."""
 
 # Every status word of the APIs in shared/seeds (and their common spellings), lower-cased.
 _VOCABULARY: dict[str, JobStatus] = {
@@ -163,3 +172,38 @@ class CleanupResult:
 
     cleaned_jobs: int
     raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+_COMPARED: Final = (
+    "progress",
+    "message",
+    "result",
+    "error",
+    "name",
+    "priority",
+    "started_at",
+    "completed_at",
+)
+
+
+def is_newer(last: Job | None, job: Job) -> bool:
+    """Whether ``job`` is a change after ``last`` (the de-duplication rule of every transport).
+
+    With versions on both, only a greater version is. Without, a different status is, and so is
+    any field the new state sets to another value; ``updated_at`` never counts (APIs fill it with
+    "now") and a field the new state leaves empty is taken as "not reported", not as a change
+    (stream events of some APIs carry only a few fields).
+    """
+    if last is None:
+        return True
+    version = job.version
+    seen = last.version
+    if version is not None and seen is not None:
+        return version > seen
+    if job.status is not last.status:
+        return True
+    for name in _COMPARED:
+        value = getattr(job, name)
+        if value is not None and value != getattr(last, name):
+            return True
+    return False

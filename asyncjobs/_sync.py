@@ -25,12 +25,11 @@ from anyio.abc import TaskStatus
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ._client import Client
-from ._client_waiting import WatchTransport
+from ._client import Client, WatchTransport
 from ._models import CleanupResult, Job, JobStatus, QueueStats
-from ._profiles import Profile
-from ._retry import RetryPolicy
+from ._transport import RetryPolicy
 from ._validation import check_job_ids
+from .profiles import Profile
 
 __all__ = ["SyncClient", "SyncIterator"]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from typing import Final
 
 from yarl import URL
 
@@ -19,8 +20,10 @@ __all__ = [
     "check_int",
     "check_job_id",
     "check_job_ids",
+    "check_seconds",
     "check_status",
     "check_timeout",
+    "check_transport",
 ]
 
 
@@ -129,3 +132,39 @@ def check_status(status: JobStatus | str | None) -> JobStatus | None:
     if wanted is None or wanted is JobStatus.UNKNOWN:
         raise ValueError(f"status must be one of {', '.join(known)}, got {status!r}")
     return wanted
+
+
+_TRANSPORTS: Final = frozenset({"auto", "sse", "long-poll", "poll"})
+
+
+def check_transport(transport: object) -> str:
+    """Validate a ``transport=`` argument.
+
+    Raises:
+        ValueError: not one of ``"auto"``, ``"sse"``, ``"long-poll"``, ``"poll"``.
+    """
+    if not isinstance(transport, str) or transport not in _TRANSPORTS:
+        raise ValueError(
+            f"transport must be 'auto', 'sse', 'long-poll' or 'poll', got {transport!r}"
+        )
+    return transport
+
+
+def check_seconds(name: str, value: object, *, zero: bool) -> float | None:
+    """Validate a ``timeout=`` or ``poll_interval=`` argument (None allowed).
+
+    Raises:
+        TypeError: not a number.
+        ValueError: negative (or zero when ``zero`` is false), or not finite.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number of seconds or None, got {value!r}")
+    seconds = float(value)
+    if not (seconds >= 0 if zero else seconds > 0) or seconds == float("inf"):
+        bound = ">= 0" if zero else "> 0"
+        raise ValueError(
+            f"{name} must be a finite number of seconds {bound} or None, got {value!r}"
+        )
+    return seconds

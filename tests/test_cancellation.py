@@ -14,8 +14,7 @@ import pytest
 from _live_helpers import assert_no_new_tasks, client_tasks
 
 from asyncjobs import Client, JobFailedError, JobStatus, JobTimeoutError
-from asyncjobs._follow import TUNING
-from asyncjobs._live import get_hub
+from asyncjobs._tuning import TUNING
 from asyncjobs.testing import JobServer
 
 pytestmark = pytest.mark.anyio
@@ -52,7 +51,7 @@ async def test_cancelling_wait_for_jobs_ends_its_tasks_and_its_stream(
         await waiter
     await assert_no_new_tasks(before | {waiter})
     await server.wait_until(lambda: server.open_streams == 0, timeout=1)
-    assert repr(get_hub(client)) == "<Hub jobs=0 streams=0 polling=False single=0>"
+    assert repr(client._hub) == "<Hub jobs=0 streams=0 polling=False single=0>"
 
 
 async def test_cancelling_before_the_stream_opened_leaves_nothing(

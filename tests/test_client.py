@@ -29,7 +29,7 @@ from asyncjobs import (
     RetryPolicy,
     UnsupportedOperationError,
 )
-from asyncjobs._profiles import NATIVE
+from asyncjobs.profiles import NATIVE
 from asyncjobs.testing import JobServer
 
 pytestmark = pytest.mark.anyio
@@ -404,7 +404,7 @@ async def test_owned_session_is_closed_and_a_caller_session_is_not(server: JobSe
     """close() closes the client's own session and never a session the caller passed."""
     async with Client(server.url) as owned:
         await owned.queue_stats()
-        session = owned._http._session
+        session = owned._http.connections.current()
         assert session is not None and not session.closed
     assert session.closed
 
@@ -435,7 +435,7 @@ async def test_close_is_idempotent_and_no_request_follows_it(server: JobServer) 
 
 
 async def test_close_ends_the_shared_subscriptions_first(server: JobServer) -> None:
-    """close() awaits the watch code's ``_live.aclose()`` before closing the session."""
+    """close() awaits the hub's ``aclose()`` before closing the session."""
     order: list[str] = []
     client = Client(server.url)
     await client.queue_stats()
@@ -444,13 +444,12 @@ async def test_close_ends_the_shared_subscriptions_first(server: JobServer) -> N
         async def aclose(self) -> None:
             order.append("live")
 
-    client._live = Live()
-    session = client._http._session
+    client._hub = Live()  # type: ignore[assignment]
+    session = client._http.connections.current()
     assert session is not None
     await client.close()
     order.append("session" if session.closed else "open")
     assert order == ["live", "session"]
-    assert client._live is None
 
 
 async def test_no_unclosed_session_warning(server: JobServer) -> None:

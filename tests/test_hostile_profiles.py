@@ -447,6 +447,6 @@ def test_compileo_event_json_is_what_the_api_sends() -> None:
     ],
 )
 def test_profile_times_in_the_spellings_servers_use(value: Any) -> None:
-    from asyncjobs._profile_fields import field_time
+    from asyncjobs.profiles._fields import field_time
 
     assert field_time({"t": value}, "t", "api") == datetime(2024, 1, 21, 10, 35, 22, tzinfo=UTC)

@@ -31,7 +31,7 @@ from asyncjobs import (
     RetryPolicy,
     UnsupportedOperationError,
 )
-from asyncjobs._follow import TUNING
+from asyncjobs._tuning import TUNING
 
 pytestmark = pytest.mark.anyio
 

@@ -27,9 +27,9 @@ from asyncjobs import (
     ServerError,
     TransportError,
 )
-from asyncjobs._http import MAX_REDIRECTS
-from asyncjobs._profiles import NATIVE
-from asyncjobs._response import Response, translate_error
+from asyncjobs._transport import Response, translate_error
+from asyncjobs._transport._redirects import MAX_REDIRECTS
+from asyncjobs.profiles import NATIVE
 from asyncjobs.testing import JobServer
 
 pytestmark = pytest.mark.anyio

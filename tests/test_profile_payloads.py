@@ -16,13 +16,13 @@ import attrs
 import pytest
 
 from asyncjobs import Job, JobStatus, ProtocolError
-from asyncjobs._profile_compileo import COMPILEO, StreamError
-from asyncjobs._profile_dataiku import DATAIKU
-from asyncjobs._profile_fiddler import FIDDLER
-from asyncjobs._profile_job_management import JOB_MANAGEMENT
-from asyncjobs._profile_mammoth import MAMMOTH
-from asyncjobs._profiles import PROFILES, Profile, get_profile
-from asyncjobs._waiting import job_error
+from asyncjobs.live import job_error
+from asyncjobs.profiles import PROFILES, Profile, get_profile
+from asyncjobs.profiles._compileo import COMPILEO, StreamError
+from asyncjobs.profiles._dataiku import DATAIKU
+from asyncjobs.profiles._fiddler import FIDDLER
+from asyncjobs.profiles._job_management import JOB_MANAGEMENT
+from asyncjobs.profiles._mammoth import MAMMOTH
 
 UTC_TIME = datetime(2024, 1, 21, 10, 30, tzinfo=UTC)
 

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from asyncjobs import Client, Job, JobStatus, Profile, ProtocolError, UnsupportedOperationError
 from asyncjobs._models import status_from_word
-from asyncjobs._profiles import NATIVE, OPERATIONS, PROFILES, Route, get_profile
 from asyncjobs._urls import build_url, encode_ids, fill_path, quote_segment
+from asyncjobs.profiles import NATIVE, OPERATIONS, PROFILES, Route, get_profile
 
 # -- Route and Profile data --------------------------------------------------------------------
 

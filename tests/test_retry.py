@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from asyncjobs import RetryPolicy
-from asyncjobs._retry import DEFAULT_RETRY, parse_retry_after
+from asyncjobs._transport import DEFAULT_RETRY, parse_retry_after
 
 
 def test_default_policy_retries_the_documented_statuses() -> None:

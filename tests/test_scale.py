@@ -15,7 +15,7 @@ import pytest
 from _live_helpers import assert_no_new_tasks, client_tasks
 
 from asyncjobs import Client, Job, JobFailedError, JobStatus
-from asyncjobs._follow import TUNING
+from asyncjobs._tuning import TUNING
 from asyncjobs.testing import JobServer
 
 pytestmark = pytest.mark.anyio

@@ -11,7 +11,8 @@ import asyncio
 import pytest
 
 from asyncjobs import Client
-from asyncjobs._follow import TUNING, EventStream
+from asyncjobs._transport import EventStream
+from asyncjobs._tuning import TUNING
 from asyncjobs.testing import JobServer
 
 pytestmark = pytest.mark.anyio

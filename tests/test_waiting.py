@@ -21,8 +21,7 @@ from asyncjobs import (
     RetryPolicy,
     TransportError,
 )
-from asyncjobs._follow import TUNING
-from asyncjobs._live import get_hub
+from asyncjobs._tuning import TUNING
 from asyncjobs.testing import JobServer
 
 pytestmark = pytest.mark.anyio
@@ -129,7 +128,7 @@ async def test_wait_for_job_of_an_unknown_job_raises_not_found(client: Client) -
     """An unknown id raises JobNotFoundError (and nothing is left waiting)."""
     with pytest.raises(JobNotFoundError):
         await client.wait_for_job("missing", timeout=5)
-    assert repr(get_hub(client)).startswith("<Hub jobs=0 streams=0")
+    assert repr(client._hub).startswith("<Hub jobs=0 streams=0")
 
 
 async def test_wait_for_another_callers_job_raises_permission_denied() -> None:
@@ -305,7 +304,8 @@ async def test_cancel_on_exit_cancels_the_unfinished_jobs_when_the_wait_is_cance
     running = [server.create_job(status="running") for _ in range(3)]
     ids = [done.id, *(job.id for job in running)]
     waiter = asyncio.ensure_future(client.wait_for_jobs(ids, cancel_on_exit=True))
-    await server.wait_until(lambda: server.open_streams == 1)
+    # Every snapshot read (the finished job's comes first), so the wait knows which ended.
+    await server.wait_until(lambda: all(client._hub.current(job.id) is not None for job in running))
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiter

@@ -26,8 +26,8 @@ from asyncjobs import (
     ServerError,
     UnsupportedOperationError,
 )
-from asyncjobs._follow import TUNING, is_newer
-from asyncjobs._live import get_hub
+from asyncjobs._models import is_newer
+from asyncjobs._tuning import TUNING
 from asyncjobs.testing import JobServer
 
 pytestmark = pytest.mark.anyio
@@ -124,12 +124,14 @@ async def test_watch_over_sse_sees_a_burst_of_changes_without_losing_one(
 async def test_watch_ends_on_a_failed_job_without_raising(
     server: JobServer, client: Client
 ) -> None:
-    """A failed job is the end of the watch, not an error."""
+    """A failed job is the end of the watch, not an error; a finished job costs one request
+    (the shared stream's snapshot, closed after the terminal event)."""
     job = server.create_job(status="failed", error="disk full")
+    server.clear_requests()
     seen = [j async for j in client.watch(job.id)]
     assert [j.status for j in seen] == [JobStatus.FAILED]
     assert seen[0].error == "disk full"
-    assert server.streams_opened == 0
+    assert len(server.requests) == 1
 
 
 @pytest.mark.parametrize("transport", ["sse", "auto"])
@@ -309,7 +311,7 @@ async def test_auto_falls_back_to_long_poll_when_sse_is_not_offered(fast: None) 
             assert [j.version for j in seen] == expected
         assert server.request_count("GET", "/jobs/*/events") == 1
         assert server.request_count("GET", "/jobs/*/poll") >= 2 * len(STEPS)
-        assert "events" in get_hub(client).unoffered
+        assert "events" in client._api.unoffered
 
 
 async def test_auto_falls_back_to_polling_when_neither_stream_nor_long_poll_is_offered(
@@ -342,7 +344,7 @@ async def test_watch_of_an_unknown_job_raises_not_found(server: JobServer, clien
         async for _ in client.watch("nope"):
             pass
     assert server.request_count("GET", "/jobs/*/events") == 0
-    assert get_hub(client).unoffered == set()
+    assert client._api.unoffered == set()
 
 
 async def test_watch_timeout_raises_with_the_last_state(server: JobServer, client: Client) -> None:
@@ -470,7 +472,8 @@ async def test_a_stream_route_that_answers_html_is_not_offered(
     async with Client(origin) as client:
         seen = [j async for j in client.watch("html")]
         assert [j.status for j in seen] == [JobStatus.PENDING, JobStatus.COMPLETED]
-        assert get_hub(client).unoffered == {"events", "poll"}
+        # The shared feeds first (no multiplexed stream, no batched reads), then the job's own.
+        assert client._api.unoffered == {"events_many", "get_many", "events", "poll"}
     assert hits.count("events html") == 1
     assert hits.count("poll") == 1
 

@@ -25,18 +25,17 @@ import attrs
 from multidict import CIMultiDict
 from yarl import URL
 
-from ._exceptions import (
-    APIError,
-    ProtocolError,
-    TransportError,
-    UnsupportedOperationError,
-)
+from asyncjobs._exceptions import APIError, TransportError, UnsupportedOperationError
+from asyncjobs._urls import build_url, fill_path
+from asyncjobs._version import __version__
+from asyncjobs.profiles import Profile, Route
+
+from ._errors import FOREIGN_ERRORS, nothing_sent, translate_error
 from ._pause import PauseGate
-from ._profiles import Profile, Route
-from ._response import Response, api_error, nothing_sent, translate_error
+from ._redirects import MAX_REDIRECTS, send_following_redirects
+from ._response import Response, api_error
 from ._retry import RetryPolicy, parse_retry_after
-from ._urls import build_url, fill_path
-from ._version import __version__
+from ._session import Connections
 
 __all__ = ["MAX_REDIRECTS", "UNSET", "HTTPClient", "Response", "translate_error"]
 
@@ -50,9 +49,15 @@ class _Unset(enum.Enum):
 UNSET: Final = _Unset.UNSET
 """The default of ``timeout=`` in :meth:`HTTPClient.request`: the client's own timeout."""
 
-MAX_REDIRECTS: Final = 10
-_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _PAUSE_STATUSES = frozenset({429, 503})
+
+
+def _json_body(value: Any, headers: dict[str, str]) -> bytes | None:
+    """``value`` as a compact UTF-8 JSON body (None for none), setting its Content-Type."""
+    if value is None:
+        return None
+    headers.setdefault("Content-Type", "application/json")
+    return _json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 class HTTPClient:
@@ -68,7 +73,8 @@ class HTTPClient:
             lazily inside the running loop.
         timeout: Seconds for one ordinary request, start to end; None for no limit.
         retry: The retry policy.
-        max_connections: The owned session's connection limit.
+        max_connections: The size of each of the two connection budgets: ordinary requests,
+            and long-lived ones (event streams, long polls).
     """
 
     def __init__(
@@ -88,10 +94,7 @@ class HTTPClient:
         self.timeout = timeout
         self.retry = retry
         self._origin = URL(base_url).origin()
-        self._session = session
-        self._owns_session = session is None
-        self._max_connections = max_connections
-        self._closed = False
+        self.connections = Connections(session, max_connections)
         self._gate = PauseGate()
         # Sent everywhere: identification and the profile's fixed headers.
         self._plain_headers: CIMultiDict[str] = CIMultiDict(
@@ -109,39 +112,16 @@ class HTTPClient:
     @property
     def closed(self) -> bool:
         """True once :meth:`aclose` was called."""
-        return self._closed
+        return self.connections.closed
 
     @property
     def owns_session(self) -> bool:
         """True when the session is the client's own (and closed with it)."""
-        return self._owns_session
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._closed:
-            raise RuntimeError("Client is closed: create a new Client to make more requests")
-        session = self._session
-        if session is None:
-            session = self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._max_connections),
-                timeout=aiohttp.ClientTimeout(total=None),
-            )
-            # aiohttp silently repeats a GET or DELETE once when the connection drops; the
-            # RetryPolicy is the one authority on repeats (attempts=1 means one), and only it
-            # knows when a repeated cancel's 409 or delete's 404 may mean success.
-            if hasattr(session, "_retry_connection"):
-                session._retry_connection = False
-        elif session.closed:
-            raise RuntimeError("the aiohttp session given to Client(session=...) is closed")
-        return session
+        return self.connections.owns_session
 
     async def aclose(self) -> None:
         """Close the session if the client owns it; later requests raise RuntimeError."""
-        if self._closed:
-            return
-        self._closed = True
-        session, self._session = self._session, None
-        if self._owns_session and session is not None:
-            await session.close()
+        await self.connections.aclose()
 
     # -- the shared pause ----------------------------------------------------------------
 
@@ -169,7 +149,7 @@ class HTTPClient:
             raise UnsupportedOperationError(self.profile.name, operation)
         return route
 
-    def _headers(self, call: Mapping[str, str] | None, *, credentials: bool) -> CIMultiDict[str]:
+    def _headers(self, call: Mapping[str, str] | None, credentials: bool) -> CIMultiDict[str]:
         headers = CIMultiDict(self._plain_headers)
         if credentials:
             headers.update(self._credentials)
@@ -194,59 +174,6 @@ class HTTPClient:
         route = self._route(operation)
         return build_url(self.base_url, fill_path(route.path, path_params), params)
 
-    async def _send(
-        self,
-        session: aiohttp.ClientSession,
-        method: str,
-        url: URL,
-        *,
-        data: bytes | None,
-        call_headers: Mapping[str, str],
-        client_timeout: aiohttp.ClientTimeout,
-    ) -> aiohttp.ClientResponse:
-        """Send, following redirects by hand: credentials go only to the base URL's origin."""
-        credentials = True
-        headers = dict(call_headers)
-        for _ in range(MAX_REDIRECTS + 1):
-            response = await session.request(
-                method,
-                url,
-                data=data,
-                headers=self._headers(headers, credentials=credentials),
-                allow_redirects=False,
-                raise_for_status=False,
-                timeout=client_timeout,
-            )
-            location = response.headers.get("Location")
-            if response.status not in _REDIRECT_STATUSES or location is None:
-                return response
-            response.release()
-            target = self._redirect_target(url, location, method)
-            if credentials and target.origin() != self._origin:
-                credentials = False
-                logger.debug("redirect to another origin: credentials are not sent there")
-            status = response.status
-            if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
-                method, data = "GET", None
-                headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
-            logger.debug("following %d redirect to %s", status, target.with_query(None))
-            url = target
-        raise ProtocolError(f"more than {MAX_REDIRECTS} redirects from {method} {url.path}")
-
-    @staticmethod
-    def _redirect_target(url: URL, location: str, method: str) -> URL:
-        try:
-            encoded = location.isascii() and " " not in location
-            target = url.join(URL(location, encoded=encoded))
-        except ValueError:
-            target = None
-        if target is None or target.scheme not in ("http", "https") or not target.host:
-            raise ProtocolError(
-                f"refusing to follow a redirect from {method} {url.path} to {location!r}: "
-                "expected an http(s) URL"
-            )
-        return target
-
     # -- requests ------------------------------------------------------------------------
 
     async def request(
@@ -260,6 +187,7 @@ class HTTPClient:
         timeout: float | _Unset | None = UNSET,  # noqa: ASYNC109
         idempotent: bool | None = None,
         tolerate_after_retry: Collection[int] = (),
+        lasting: bool = False,
     ) -> Response:
         """Perform ``operation`` and return its complete 2xx answer.
 
@@ -276,6 +204,8 @@ class HTTPClient:
                 may have reached the server (its connection broke after sending): the 409 of a
                 repeated cancel or the 404 of a repeated delete may mean the first one worked,
                 which the caller then checks.
+            lasting: The server holds the request (a long poll): it draws on the budget of
+                long-lived connections, not on that of ordinary requests.
 
         Returns:
             The answer, body read: 2xx, or a status of ``tolerate_after_retry`` after an
@@ -292,14 +222,12 @@ class HTTPClient:
         method = route.method
         path = fill_path(route.path, path_params)
         url = build_url(self.base_url, path, params)
-        data = None
         call_headers = dict(headers or {})
-        if json is not None:
-            data = _json.dumps(json, separators=(",", ":"), ensure_ascii=False).encode()
-            call_headers.setdefault("Content-Type", "application/json")
+        data = _json_body(json, call_headers)
         safe = route.safe if idempotent is None else idempotent
         limit = self.timeout if isinstance(timeout, _Unset) else timeout
         policy = self.retry
+        slots = self.connections.streams if lasting else self.connections.requests
         started = time.monotonic()
         attempt = 0
         uncertain = False  # an earlier attempt may have been handled by the server
@@ -310,7 +238,13 @@ class HTTPClient:
             )
             try:
                 response = await self._attempt(
-                    method, url, path, data=data, call_headers=call_headers, limit=limit
+                    method,
+                    url,
+                    path,
+                    data=data,
+                    call_headers=call_headers,
+                    limit=limit,
+                    slots=slots,
                 )
             except TransportError as exc:
                 if (
@@ -365,23 +299,26 @@ class HTTPClient:
         data: bytes | None,
         call_headers: Mapping[str, str],
         limit: float | None,
+        slots: asyncio.Semaphore,
     ) -> Response:
-        session = self._get_session()
+        session = self.connections.session()
         begun = time.monotonic()
         client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=limit)
         try:
-            async with asyncio.timeout(limit):
-                raw = await self._send(
+            async with asyncio.timeout(limit), slots:
+                raw = await send_following_redirects(
                     session,
                     method,
                     url,
                     data=data,
                     call_headers=call_headers,
+                    headers_for=self._headers,
+                    origin=self._origin,
                     client_timeout=client_timeout,
                 )
                 async with raw:
                     body = await raw.read()
-        except aiohttp.ClientError as exc:
+        except FOREIGN_ERRORS as exc:
             logger.debug("%s %s failed: %r", method, path, exc)
             raise translate_error(exc, method=method, path=path) from exc
         except TimeoutError as exc:
@@ -454,44 +391,44 @@ class HTTPClient:
         path = fill_path(route.path, path_params)
         url = build_url(self.base_url, path, params)
         call_headers = {"Accept": "text/event-stream", **(headers or {})}
-        data = None
-        if json is not None:
-            data = _json.dumps(json, separators=(",", ":"), ensure_ascii=False).encode()
-            call_headers.setdefault("Content-Type", "application/json")
+        data = _json_body(json, call_headers)
         await self.wait_if_paused()
-        session = self._get_session()
-        client_timeout = aiohttp.ClientTimeout(
-            total=None, connect=None, sock_connect=self.timeout, sock_read=None
-        )
-        try:
-            async with asyncio.timeout(self.timeout):
-                raw = await self._send(
-                    session,
-                    verb,
-                    url,
-                    data=data,
-                    call_headers=call_headers,
-                    client_timeout=client_timeout,
-                )
-        except aiohttp.ClientError as exc:
-            raise translate_error(exc, method=verb, path=path) from exc
-        except TimeoutError as exc:
-            raise TransportError(
-                f"no answer to {verb} {path} within {self.timeout} s (the client's timeout)"
-            ) from exc
-        logger.debug("%s %s -> %d (stream)", verb, path, raw.status)
-        try:
-            if not 200 <= raw.status < 300:
-                await self._raise_for_stream(raw, operation, verb, path, path_params)
+        async with self.connections.streams:  # held while the stream is open
+            session = self.connections.session()
+            client_timeout = aiohttp.ClientTimeout(
+                total=None, connect=None, sock_connect=self.timeout, sock_read=None
+            )
             try:
-                yield raw
-            except aiohttp.ClientError as exc:
+                async with asyncio.timeout(self.timeout):
+                    raw = await send_following_redirects(
+                        session,
+                        verb,
+                        url,
+                        data=data,
+                        call_headers=call_headers,
+                        headers_for=self._headers,
+                        origin=self._origin,
+                        client_timeout=client_timeout,
+                    )
+            except FOREIGN_ERRORS as exc:
                 raise translate_error(exc, method=verb, path=path) from exc
-        finally:
-            if raw.content.at_eof():
-                raw.release()
-            else:
-                raw.close()
+            except TimeoutError as exc:
+                raise TransportError(
+                    f"no answer to {verb} {path} within {self.timeout} s (the client's timeout)"
+                ) from exc
+            logger.debug("%s %s -> %d (stream)", verb, path, raw.status)
+            try:
+                if not 200 <= raw.status < 300:
+                    await self._raise_for_stream(raw, operation, verb, path, path_params)
+                try:
+                    yield raw
+                except FOREIGN_ERRORS as exc:
+                    raise translate_error(exc, method=verb, path=path) from exc
+            finally:
+                if raw.content.at_eof():
+                    raw.release()
+                else:
+                    raw.close()
 
     async def _raise_for_stream(
         self,
@@ -504,7 +441,7 @@ class HTTPClient:
         try:
             async with asyncio.timeout(self.timeout):
                 body = await raw.read()
-        except (aiohttp.ClientError, TimeoutError):
+        except (*FOREIGN_ERRORS, TimeoutError):
             body = b""
         response = Response(
             raw.status, raw.headers, body, operation=operation, method=method, path=path

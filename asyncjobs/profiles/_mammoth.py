@@ -26,10 +26,11 @@ from typing import Any
 
 import attrs
 
-from ._exceptions import ProtocolError
-from ._models import Job, JobStatus, status_from_word
-from ._profile_fields import as_object, field_id, field_text, field_time, snippet
-from ._profiles import Profile, Route
+from asyncjobs._exceptions import ProtocolError
+from asyncjobs._models import Job, JobStatus, status_from_word
+
+from ._base import Profile, Route
+from ._fields import as_object, field_id, field_text, field_time, snippet
 
 __all__ = ["MAMMOTH", "MAMMOTH_STATUSES", "MammothProfile", "mammoth_failure_reason"]
 

@@ -34,21 +34,15 @@ from typing import Any, Literal, TypeAlias
 
 import attrs
 
-from ._converter import cleanup_result_from, job_from_native, queue_stats_from
-from ._error_bodies import error_fields
-from ._exceptions import ProtocolError
-from ._models import CleanupResult, Job, JobStatus, QueueStats
-from ._urls import encode_ids
+from asyncjobs._converter import cleanup_result_from, job_from_native, queue_stats_from
+from asyncjobs._exceptions import ProtocolError
+from asyncjobs._models import CleanupResult, Job, JobStatus, QueueStats
+from asyncjobs._urls import encode_ids
 
-__all__ = [
-    "NATIVE",
-    "OPERATIONS",
-    "PROFILES",
-    "Profile",
-    "Route",
-    "Transport",
-    "get_profile",
-]
+from ._error_bodies import error_fields
+from ._fields import snippet
+
+__all__ = ["OPERATIONS", "Profile", "Route", "Transport"]
 
 Transport: TypeAlias = Literal["sse", "long-poll", "poll"]
 """A way to follow a job: a Server-Sent Events stream, a long poll, or interval polling."""
@@ -376,7 +370,7 @@ class Profile:
             return found
         raise ProtocolError(
             f"{operation} answer names no job (expected a job object or a job id), "
-            f"got {_snippet(payload)}"
+            f"got {snippet(payload)}"
         )
 
     def parse_stats(self, payload: Any) -> QueueStats:
@@ -415,65 +409,10 @@ def _id_in(payload: Any) -> str | None:
 
 def _list_field(payload: Any, key: str, operation: str) -> list[Any]:
     if not isinstance(payload, dict):
-        raise ProtocolError(f"{operation} answer: expected an object, got {_snippet(payload)}")
+        raise ProtocolError(f"{operation} answer: expected an object, got {snippet(payload)}")
     value = payload.get(key)
     if not isinstance(value, list):
         raise ProtocolError(
-            f"{operation} answer: expected a list under {key!r}, got {_snippet(value)}"
+            f"{operation} answer: expected a list under {key!r}, got {snippet(value)}"
         )
     return value
-
-
-def _snippet(value: Any, size: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= size else text[: size - 3] + "..."
-
-
-NATIVE = Profile(
-    name="native",
-    routes={
-        "submit": Route("POST", "/jobs", idempotent=True),  # carries an Idempotency-Key
-        "get": Route("GET", "/jobs/{job_id}"),
-        "get_many": Route("GET", "/jobs"),
-        "list": Route("GET", "/jobs"),
-        "cancel": Route("POST", "/jobs/{job_id}/cancel", idempotent=True),
-        "restart": Route("POST", "/jobs/{job_id}/restart", idempotent=True),
-        "delete": Route("DELETE", "/jobs/{job_id}"),
-        "log": Route("GET", "/jobs/{job_id}/log"),
-        "poll": Route("GET", "/jobs/{job_id}/poll"),
-        "events": Route("GET", "/jobs/{job_id}/events"),
-        "events_many": Route("GET", "/events"),
-        "events_many_post": Route("POST", "/events", idempotent=True),
-        "stats": Route("GET", "/stats"),
-        "cleanup": Route("POST", "/cleanup"),
-    },
-    auth="bearer",
-    transports=("sse", "long-poll", "poll"),
-)
-"""The native protocol of DESIGN.md section 2 (what :mod:`asyncjobs.server` speaks)."""
-
-PROFILES: dict[str, Profile] = {"native": NATIVE}
-"""The built-in profiles by name."""
-
-# The other built-in profiles subclass Profile, so they are imported once it exists.
-from ._profile_builtins import BUILTINS  # noqa: E402
-
-PROFILES.update(BUILTINS)
-
-
-def get_profile(profile: str | Profile) -> Profile:
-    """Resolve ``Client(profile=...)``: a built-in profile's name or a :class:`Profile`.
-
-    Raises:
-        ValueError: no built-in profile has that name (the message lists the known ones).
-        TypeError: ``profile`` is neither a string nor a Profile.
-    """
-    if isinstance(profile, Profile):
-        return profile
-    if isinstance(profile, str):
-        found = PROFILES.get(profile)
-        if found is None:
-            known = ", ".join(repr(name) for name in sorted(PROFILES))
-            raise ValueError(f"unknown profile {profile!r}; known profiles: {known}")
-        return found
-    raise TypeError(f"profile must be a profile name or a Profile, got {type(profile).__name__}")

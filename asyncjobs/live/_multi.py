@@ -1,144 +1,35 @@
-"""The feeds of the hub (:mod:`._live`): where followed jobs' states come from.
-
-- :class:`MultiStream`: one multiplexed SSE stream of many jobs (``events_many`` /
-  ``events_many_post``), reconnected with a larger id set when jobs join it;
-- :class:`Poller`: one batched polling loop (``get_many``) for every job without a stream;
-- :class:`SingleFeed`: one job followed on its own (per-job SSE or long poll).
+"""One multiplexed SSE stream of many jobs (``events_many`` / ``events_many_post``): a feed of
+the hub (:mod:`._hub`), reconnected with a larger id set when jobs join it.
 
 A feed passes each state it reads to :meth:`Hub.deliver`, which drops repeats and tells the
-listeners; the hub calls :meth:`discard` when a job leaves, and a feed without jobs stops its task.
+listeners; the hub calls :meth:`MultiStream.discard` when a job leaves, and a stream without jobs
+stops its task.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, Literal
 
-from ._exceptions import (
-    APIError,
-    JobNotFoundError,
-    PermissionDeniedError,
-    ProtocolError,
-    TransportError,
-)
-from ._follow import (
-    JOB_EVENTS,
-    NOT_OFFERED,
-    TUNING,
-    Backoff,
-    EventStream,
-    NotOffered,
-    event_parser,
-    is_transient,
-)
-from ._models import Job
-from ._watch import JobFollower
+from asyncjobs._exceptions import APIError, ProtocolError, TransportError
+from asyncjobs._transport import NOT_OFFERED, EventStream, NotOffered, is_transient
+from asyncjobs._tuning import TUNING
+
+from ._entry import Entry, stop_task
+from ._events import JOB_EVENTS, event_parser
+from ._single import new_backoff
 
 if TYPE_CHECKING:
-    from ._client import Client
-    from ._live import Entry, Hub
+    from ._hub import Hub
 
-__all__ = ["MULTIPLEXED", "MultiStream", "Poller", "SingleFeed", "read_jobs", "run_bounded"]
+__all__ = ["MULTIPLEXED", "MultiStream"]
 
 logger = logging.getLogger("asyncjobs")
 
-_T = TypeVar("_T")
-
 MULTIPLEXED = "events_many"
-"""The operation remembered in ``Hub.unoffered`` when the server has no multiplexed streams."""
-
-
-async def run_bounded(
-    items: Sequence[_T], function: Callable[[_T], Awaitable[None]], limit: int
-) -> None:
-    """Call ``function`` on every item, at most ``limit`` at once; the first error cancels the
-    rest and is raised (every task has ended when this returns or raises)."""
-    if not items:
-        return
-    if len(items) == 1 or limit <= 1:
-        for item in items:
-            await function(item)
-        return
-    iterator = iter(items)
-
-    async def worker() -> None:
-        for item in iterator:
-            await function(item)
-
-    try:
-        async with asyncio.TaskGroup() as group:
-            for _ in range(min(limit, len(items))):
-                group.create_task(worker())
-    except BaseExceptionGroup as errors:
-        raise errors.exceptions[0] from None
-
-
-async def read_jobs(
-    client: Client, job_ids: Sequence[str], unoffered: set[str]
-) -> tuple[list[Job], dict[str, BaseException]]:
-    """Read many jobs with batched requests (``get_many``, a few at once).
-
-    Ids a batch answer leaves out are read one by one, which tells "no such job" (404) from
-    "another caller's job" (403). Without ``get_many`` (in the profile, or answered with 404,
-    405 or 501, which is remembered in ``unoffered``) every job is read on its own.
-
-    Returns:
-        The jobs read, and the error of each id that could not be read.
-
-    Raises:
-        APIError, TransportError: a read failed otherwise (after the client's retries).
-    """
-    profile = client._profile
-    found: list[Job] = []
-    missing: list[str] = []
-    if "get_many" in profile.routes and "get_many" not in unoffered:
-        size = max(1, profile.max_batch)
-
-        async def read_batch(chunk: Sequence[str]) -> None:
-            try:
-                response = await client._http.request("get_many", params=profile.many_params(chunk))
-            except APIError as exc:
-                if exc.status not in NOT_OFFERED:
-                    raise
-                logger.info("no batched reads (%s); reading jobs one by one", exc)
-                unoffered.add("get_many")
-                missing.extend(chunk)
-                return
-            payload = profile.unwrap(response.json(), operation="get_many")
-            jobs, _ = profile.parse_many(payload, job_ids=chunk)
-            found.extend(jobs)
-            seen = {job.id for job in jobs}
-            missing.extend(job_id for job_id in chunk if job_id not in seen)
-
-        chunks = [job_ids[i : i + size] for i in range(0, len(job_ids), size)]
-        await run_bounded(chunks, read_batch, TUNING.read_concurrency)
-    else:
-        missing = list(job_ids)
-    errors: dict[str, BaseException] = {}
-
-    async def read_one(job_id: str) -> None:
-        try:
-            found.append(await client.get_job(job_id))
-        except (JobNotFoundError, PermissionDeniedError) as exc:
-            errors[job_id] = exc
-
-    await run_bounded(missing, read_one, 2 * TUNING.read_concurrency)
-    return found, errors
-
-
-def _backoff() -> Backoff:
-    return Backoff(
-        base=TUNING.reconnect_base, cap=TUNING.reconnect_cap, budget=TUNING.failure_budget
-    )
-
-
-def _stop_task(task: asyncio.Task[None] | None) -> None:
-    if task is not None and task is not asyncio.current_task():
-        task.cancel()
+"""The operation remembered in ``JobAPI.unoffered`` when the server has no multiplexed streams."""
 
 
 class MultiStream:
@@ -152,13 +43,13 @@ class MultiStream:
 
     def __init__(self, hub: Hub) -> None:
         self._hub = hub
-        self._client = hub.client
+        self._api = hub.api
         self.entries: dict[str, Entry] = {}
         self._unread: list[Entry] = []  # joined after the snapshots: to read before resuming
         self._dirty = False  # the id set changed since the last connection began
-        self._stream = EventStream(hub.client._http, coalesce=TUNING.coalesce_window)
-        self._backoff = _backoff()
-        self._parse, self._custom = event_parser(hub.client._profile)
+        self._stream = EventStream(hub.api.http, coalesce=TUNING.coalesce_window)
+        self._backoff = new_backoff()
+        self._parse, self._custom = event_parser(hub.api.profile)
         self._task: asyncio.Task[None] | None = None
         self._phase: Literal["idle", "read", "connect", "stream", "sleep", "restart"] = "idle"
         self._floor: int | None = None  # the oldest version read of jobs joined since connecting
@@ -199,7 +90,7 @@ class MultiStream:
     def stop(self) -> None:
         self._hub.stream_stopped(self)
         task, self._task = self._task, None
-        _stop_task(task)
+        stop_task(task)
 
     def _restart(self) -> None:
         previous = self._task
@@ -277,7 +168,7 @@ class MultiStream:
         if not self._stream.connections:
             # Never reached the server: as patient as one request (the client's retry policy),
             # so an unreachable server fails a wait in seconds, like get_job would.
-            return self._backoff.failures + 1 >= self._client._http.retry.attempts
+            return self._backoff.failures + 1 >= self._api.http.retry.attempts
         return self._backoff.exhausted()
 
     async def _admit(self) -> None:
@@ -286,7 +177,7 @@ class MultiStream:
         ids = [entry.id for entry in batch if self.entries.get(entry.id) is entry]
         hub = self._hub
         try:
-            jobs, errors = await read_jobs(self._client, ids, self._hub.unoffered)
+            jobs, errors = await self._api.read_many(ids, confirm_missing=True)
         except (APIError, TransportError) as exc:
             if not is_transient(exc) or self._backoff.exhausted():
                 del self._unread[: len(batch)]
@@ -315,7 +206,7 @@ class MultiStream:
     async def _confirm(self) -> None:
         hub = self._hub
         try:
-            jobs, errors = await read_jobs(self._client, list(self.entries), self._hub.unoffered)
+            jobs, errors = await self._api.read_many(list(self.entries), confirm_missing=True)
         except (APIError, TransportError) as exc:
             if not is_transient(exc):
                 raise
@@ -338,7 +229,7 @@ class MultiStream:
         return str(min(int(last), floor)) if last.isdigit() else None
 
     async def _connect(self) -> None:
-        profile = self._client._profile
+        profile = self._api.profile
         routes = profile.routes
         ids = list(self.entries)
         resume = self._resume_from()
@@ -387,7 +278,7 @@ class MultiStream:
         without them; if none fails, a 403 is raised and anything else means "not offered".
         """
         hub = self._hub
-        jobs, errors = await read_jobs(self._client, list(self.entries), self._hub.unoffered)
+        jobs, errors = await self._api.read_many(list(self.entries), confirm_missing=True)
         for job in jobs:
             hub.deliver(job)
         for job_id, failure in errors.items():
@@ -397,7 +288,7 @@ class MultiStream:
         if error is not None and error.status == 403:
             raise error
         if reason.remember:
-            hub.unoffered.add(MULTIPLEXED)
+            hub.api.unoffered.add(MULTIPLEXED)
         batch = list(self.entries.values())
         logger.info("no multiplexed stream (%s); following %d jobs without it", reason, len(batch))
         self.entries.clear()
@@ -411,125 +302,3 @@ class MultiStream:
         self._unread.clear()
         for job_id in list(self.entries):
             self._hub.fail(job_id, error)
-
-
-class Poller:
-    """Batched polling of every job of the client that has no stream."""
-
-    def __init__(self, hub: Hub) -> None:
-        self._hub = hub
-        self.entries: dict[str, Entry] = {}
-        self._task: asyncio.Task[None] | None = None
-        self._wake: asyncio.Future[None] | None = None
-        self._interval = TUNING.poll_start
-        self._backoff = _backoff()
-
-    def task(self) -> asyncio.Task[None] | None:
-        return self._task
-
-    def add(self, batch: list[Entry]) -> None:
-        for entry in batch:
-            entry.feed = self
-            self.entries[entry.id] = entry
-        if self._task is None:
-            self._task = asyncio.create_task(self._run())
-        else:
-            self._interval = TUNING.poll_start
-            wake = self._wake
-            if wake is not None and not wake.done():
-                wake.set_result(None)  # read the new jobs now
-
-    def discard(self, entry: Entry, finished: bool) -> None:
-        self.entries.pop(entry.id, None)
-        if not self.entries:
-            self._hub.poller_stopped(self)
-            task, self._task = self._task, None
-            _stop_task(task)
-
-    async def _run(self) -> None:
-        hub = self._hub
-        try:
-            while self.entries:
-                try:
-                    jobs, errors = await read_jobs(hub.client, list(self.entries), hub.unoffered)
-                except (APIError, TransportError) as exc:
-                    if not is_transient(exc) or self._backoff.exhausted():
-                        for job_id in list(self.entries):
-                            hub.fail(job_id, exc)
-                        return
-                    logger.info("polling %d jobs: %s; retrying", len(self.entries), exc)
-                    await self._sleep(self._backoff.delay())
-                    continue
-                self._backoff.reset()
-                changed = False
-                for job in jobs:
-                    changed = hub.deliver(job) or changed
-                for job_id, error in errors.items():
-                    hub.fail(job_id, error)
-                if changed:
-                    self._interval = TUNING.poll_start
-                else:
-                    self._interval = min(TUNING.poll_cap, self._interval * TUNING.poll_growth)
-                if self.entries:
-                    await self._sleep(self._interval * random.uniform(0.8, 1.2))
-        finally:
-            if self._task is asyncio.current_task():
-                self._task = None
-                self._hub.poller_stopped(self)
-
-    async def _sleep(self, seconds: float) -> None:
-        wake = self._wake = asyncio.get_running_loop().create_future()
-        scope = asyncio.timeout(seconds)
-        try:
-            async with scope:
-                await wake
-        except TimeoutError:
-            if not scope.expired():
-                raise
-        finally:
-            self._wake = None
-
-
-class SingleFeed:
-    """One job followed on its own (per-job SSE or long poll), shared by all its waiters."""
-
-    def __init__(self, hub: Hub, entry: Entry) -> None:
-        self._hub = hub
-        self._entry = entry
-        entry.feed = self
-        self._task: asyncio.Task[None] | None = asyncio.create_task(self._run())
-
-    def task(self) -> asyncio.Task[None] | None:
-        return self._task
-
-    def discard(self, entry: Entry, finished: bool) -> None:
-        self._hub.single_stopped(self)
-        task, self._task = self._task, None
-        _stop_task(task)
-
-    async def _run(self) -> None:
-        hub = self._hub
-        entry = self._entry
-        client = hub.client
-        follower: JobFollower | None = None
-        try:
-            if entry.job is None:
-                hub.deliver(await client.get_job(entry.id))
-            follower = JobFollower(
-                client,
-                entry.id,
-                transport="auto",
-                poll_interval=None,
-                last=entry.job,
-                unoffered=hub.unoffered,
-            )
-            while entry.feed is self:
-                for job in await follower.next():
-                    hub.deliver(job)
-        except Exception as exc:
-            if entry.feed is self:
-                hub.fail(entry.id, exc)
-        finally:
-            if follower is not None:
-                await follower.aclose()
-            hub.single_stopped(self)

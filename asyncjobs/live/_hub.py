@@ -11,14 +11,14 @@ as few connections as the API allows:
   from the oldest version read. 10,000 jobs waited at once cost one request and one connection;
 - where the server offers no such stream: *batched polling* (``get_many`` in batches, one loop
   for all jobs of the client, adaptive interval), or for a job waited on alone, a
-  :class:`~._watch.JobFollower` (per-job SSE or long poll) while there are only a few of those.
+  :class:`~._single.JobFollower` (per-job SSE or long poll) while there are only a few of those.
 
 A refused stream (404, 403, not an event stream) makes the hub read the jobs: unknown ids fail
 with the read's own error (JobNotFoundError, PermissionDeniedError) and the stream is retried
 without them; if every job exists, the server has no multiplexed streams, which the client then
-remembers. An entry leaves when its job ends (its listeners have the final state) or when its
-last listener unsubscribes; a feed whose last entry left stops, so no task outlives the waits
-that needed it.
+remembers (in ``JobAPI.unoffered``). An entry leaves when its job ends (its listeners have the
+final state) or when its last listener unsubscribes; a feed whose last entry left stops, so no
+task outlives the waits that needed it.
 """
 
 from __future__ import annotations
@@ -26,71 +26,28 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Iterable
-from typing import TYPE_CHECKING, Protocol
 
-from ._follow import TUNING, is_newer
-from ._live_feeds import MULTIPLEXED, MultiStream, Poller, SingleFeed
-from ._models import Job, JobStatus
-from ._watch import OPERATION
+from asyncjobs._api import JobAPI
+from asyncjobs._models import TERMINAL, Job, is_newer
+from asyncjobs._tuning import TUNING
 
-if TYPE_CHECKING:
-    from ._client import Client
+from ._entry import Entry, Feed, Listener
+from ._multi import MULTIPLEXED, MultiStream
+from ._poller import Poller, SingleFeed
+from ._single import OPERATION
 
-__all__ = ["Entry", "Feed", "Hub", "Inbox", "Listener", "follow", "get_hub"]
-
-_TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
-
-
-class Listener(Protocol):
-    """What the hub tells a waiter. Both calls are synchronous and must not call the hub."""
-
-    def on_job(self, job: Job) -> None:
-        """A new state of a subscribed job (the current one first; never the same twice)."""
-
-    def on_error(self, job_id: str, error: BaseException) -> None:
-        """The job cannot be followed (e.g. not found, or the server failed past the budget)."""
-
-
-class Feed(Protocol):
-    """What the hub needs of a feed."""
-
-    def discard(self, entry: Entry, finished: bool) -> None: ...
-
-    def task(self) -> asyncio.Task[None] | None: ...
-
-
-class Entry:
-    """One followed job: its last state, its listeners, and the feed following it."""
-
-    __slots__ = ("feed", "id", "job", "listeners")
-
-    def __init__(self, job_id: str) -> None:
-        self.id = job_id
-        self.job: Job | None = None
-        self.listeners: list[Listener] = []
-        self.feed: Feed | None = None
-
-
-def get_hub(client: Client) -> Hub:
-    """The client's hub, created on first use (``client._live``)."""
-    hub = client._live
-    if hub is None:
-        hub = client._live = Hub(client)
-    assert isinstance(hub, Hub)
-    return hub
+__all__ = ["Entry", "Feed", "Hub", "Inbox", "Listener", "follow"]
 
 
 class Hub:
     """One client's shared subscriptions (see the module docstring).
 
     Args:
-        client: The client; the hub lives in ``client._live`` and is closed with it.
+        api: The client's job operations; the client closes the hub with itself.
     """
 
-    def __init__(self, client: Client) -> None:
-        self.client = client
-        self.unoffered: set[str] = set()
-        """Operations the server was seen not to offer (never probed again by this client)."""
+    def __init__(self, api: JobAPI) -> None:
+        self.api = api
         self._entries: dict[str, Entry] = {}
         self._pending: list[Entry] = []
         self._flush_scheduled = False
@@ -117,7 +74,7 @@ class Hub:
         Raises:
             RuntimeError: the client is closed.
         """
-        if self._closed or self.client._http.closed:
+        if self._closed or self.api.http.closed:
             raise RuntimeError("Client is closed: create a new Client to wait for jobs")
         entries = self._entries
         pending = self._pending
@@ -162,19 +119,12 @@ class Hub:
         entry = self._entries.get(job.id)
         if entry is None:
             return False
-        last = entry.job
-        if last is not None:
-            version = job.version
-            seen = last.version
-            if version is not None and seen is not None:
-                if version <= seen:
-                    return False
-            elif not is_newer(last, job):
-                return False
+        if not is_newer(entry.job, job):
+            return False
         entry.job = job
         for listener in entry.listeners:
             listener.on_job(job)
-        if job.status in _TERMINAL:
+        if job.status in TERMINAL:
             self._release(entry, finished=True)
         return True
 
@@ -203,12 +153,12 @@ class Hub:
             self._assign(batch)
 
     def _multiplexed(self) -> bool:
-        profile = self.client._profile
+        profile = self.api.profile
         routes = profile.routes
         return (
             "sse" in profile.transports
             and ("events_many" in routes or "events_many_post" in routes)
-            and MULTIPLEXED not in self.unoffered
+            and MULTIPLEXED not in self.api.unoffered
         )
 
     def _assign(self, batch: list[Entry]) -> None:
@@ -220,7 +170,7 @@ class Hub:
         self.fallback(batch)
 
     def _stream_for(self, count: int) -> MultiStream | None:
-        profile = self.client._profile
+        profile = self.api.profile
         room = None if "events_many_post" in profile.routes else profile.max_batch
         if len(self._streams) < TUNING.max_streams and (room is None or count <= room):
             stream = MultiStream(self)
@@ -231,12 +181,12 @@ class Hub:
 
     def fallback(self, batch: list[Entry]) -> None:
         """Follow ``batch`` without a multiplexed stream."""
-        profile = self.client._profile
+        profile = self.api.profile
         if (
             len(batch) == 1
             and len(self._singles) < TUNING.max_single_feeds
             and any(
-                profile.offers(name) and OPERATION[name] not in self.unoffered
+                profile.offers(name) and OPERATION[name] not in self.api.unoffered
                 for name in ("sse", "long-poll")
             )
         ):
@@ -300,7 +250,7 @@ class Inbox:
         """Whether the consumer's deadline passed (set by its one timer, see :func:`follow`)."""
 
     def on_job(self, job: Job) -> None:
-        if self._final_only and job.status not in _TERMINAL:
+        if self._final_only and job.status not in TERMINAL:
             return
         self.items.append(job)
         waiter = self._waiter  # _wake(), inlined: this runs for every update
@@ -381,7 +331,7 @@ async def follow(
             item = items.popleft()
             if isinstance(item, _Failed):
                 raise item.error
-            if item.status in _TERMINAL:
+            if item.status in TERMINAL:
                 remaining.discard(item.id)
             yield item
     finally:

@@ -1,6 +1,6 @@
 """Waiting for jobs: wait_for_job, wait_for_jobs, watch_jobs and as_completed.
 
-All of them subscribe a small listener to the client's hub (:mod:`._live`), so waiters on the same
+All of them subscribe a small listener to the client's hub (:mod:`._hub`), so waiters on the same
 job share one subscription and many jobs share one stream or one batched polling loop; none of
 them starts a task per job. Each one unsubscribes in ``finally`` (returning, raising, cancelled or
 abandoned), and the hub stops any feed nobody needs any more, so no task outlives a wait.
@@ -12,29 +12,21 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator, Coroutine, Iterable, Mapping
 from contextlib import aclosing
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ._exceptions import (
-    ConflictError,
-    JobCancelledError,
-    JobFailedError,
-    JobTimeoutError,
-)
-from ._follow import check_seconds, check_transport, timeout_error
-from ._live import follow, get_hub
-from ._live_feeds import run_bounded
-from ._models import Job, JobStatus
-from ._validation import check_job_id, check_job_ids
+from asyncjobs._concurrency import run_bounded
+from asyncjobs._exceptions import ConflictError, JobCancelledError, JobFailedError, JobTimeoutError
+from asyncjobs._models import TERMINAL, Job, JobStatus
+from asyncjobs._validation import check_job_id, check_job_ids, check_seconds, check_transport
+
+from ._deadline import timeout_error
+from ._hub import Hub, follow
 from ._watch import watch
-
-if TYPE_CHECKING:
-    from ._client import Client
 
 __all__ = ["as_completed", "job_error", "wait_for_job", "wait_for_jobs", "watch_jobs"]
 
 logger = logging.getLogger("asyncjobs")
 
-_TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
 _CANCEL_CONCURRENCY = 8
 
 
@@ -85,7 +77,7 @@ class _Outcomes:
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def on_job(self, job: Job) -> None:
-        if job.status in _TERMINAL and job.id not in self.outcomes:
+        if job.status in TERMINAL and job.id not in self.outcomes:
             error = job_error(job)
             self._settle(job.id, job if error is None else error, error)
 
@@ -125,12 +117,12 @@ async def _shielded(cleanup: Coroutine[Any, Any, None]) -> None:
     task.result()
 
 
-async def _cancel_jobs(client: Client, job_ids: list[str]) -> None:
+async def _cancel_jobs(hub: Hub, job_ids: list[str]) -> None:
     """Cancel jobs on the server, a few at once; errors are logged, never raised."""
 
     async def cancel(job_id: str) -> None:
         try:
-            await client.cancel_job(job_id)
+            await hub.api.cancel(job_id)
         except ConflictError:
             logger.debug("job %r finished before it could be cancelled", job_id)
         except Exception as exc:
@@ -140,7 +132,7 @@ async def _cancel_jobs(client: Client, job_ids: list[str]) -> None:
 
 
 async def wait_for_job(
-    client: Client,
+    hub: Hub,
     job_id: str | int,
     *,
     timeout: float | None = 300,  # noqa: ASYNC109
@@ -156,7 +148,7 @@ async def wait_for_job(
     its own with :func:`~._watch.watch`.
 
     Args:
-        client: The client.
+        hub: The client's hub.
         job_id: The job's id.
         timeout: Seconds for the whole wait, or None for no limit.
         poll_interval: A fixed polling interval (then the job is polled); None: adaptive.
@@ -178,9 +170,9 @@ async def wait_for_job(
     timeout = check_seconds("timeout", timeout, zero=True)
     poll_interval = check_seconds("poll_interval", poll_interval, zero=False)
     if transport == "auto" and poll_interval is None:
-        job = await _wait_shared(client, job_id, timeout)
+        job = await _wait_shared(hub, job_id, timeout)
     else:
-        job = await _wait_alone(client, job_id, timeout, transport, poll_interval)
+        job = await _wait_alone(hub, job_id, timeout, transport, poll_interval)
     if raise_on_failure:
         error = job_error(job)
         if error is not None:
@@ -188,8 +180,7 @@ async def wait_for_job(
     return job
 
 
-async def _wait_shared(client: Client, job_id: str, limit: float | None) -> Job:
-    hub = get_hub(client)
+async def _wait_shared(hub: Hub, job_id: str, limit: float | None) -> Job:
     waiter = _Outcomes(1, fail_fast=False)
     hub.subscribe((job_id,), waiter)
     scope = asyncio.timeout(limit)
@@ -212,14 +203,14 @@ async def _wait_shared(client: Client, job_id: str, limit: float | None) -> Job:
 
 
 async def _wait_alone(
-    client: Client,
+    hub: Hub,
     job_id: str,
     limit: float | None,
     transport: str,
     poll_interval: float | None,
 ) -> Job:
     last: Job | None = None
-    updates = watch(client, job_id, transport=transport, poll_interval=poll_interval)
+    updates = watch(hub, job_id, transport=transport, timeout=None, poll_interval=poll_interval)
     scope = asyncio.timeout(limit)
     try:
         async with scope, aclosing(updates):
@@ -234,7 +225,7 @@ async def _wait_alone(
 
 
 async def wait_for_jobs(
-    client: Client,
+    hub: Hub,
     job_ids: Iterable[str | int],
     *,
     timeout: float | None = 300,  # noqa: ASYNC109
@@ -250,7 +241,7 @@ async def wait_for_jobs(
     followed (e.g. :class:`JobNotFoundError`).
 
     Args:
-        client: The client.
+        hub: The client's hub.
         job_ids: The ids.
         timeout: Seconds for the whole wait, or None for no limit.
         fail_fast: Raise the first failure as soon as it happens (the other waits end);
@@ -275,7 +266,6 @@ async def wait_for_jobs(
     if not ids:
         return []
     unique = list(dict.fromkeys(ids))
-    hub = get_hub(client)
     waiter = _Outcomes(len(unique), fail_fast=fail_fast and not return_exceptions)
     hub.subscribe(unique, waiter)
     scope = asyncio.timeout(timeout)
@@ -294,13 +284,13 @@ async def wait_for_jobs(
             error = _many_timeout_error(pending, timeout, hub.current(pending[0]), len(unique))
             hub.unsubscribe(unique, waiter)
             if cancel_on_exit:
-                await _shielded(_cancel_jobs(client, pending))
+                await _shielded(_cancel_jobs(hub, pending))
             raise error from None
         except asyncio.CancelledError:
             if cancel_on_exit:
                 pending = unfinished()
                 hub.unsubscribe(unique, waiter)
-                await _shielded(_cancel_jobs(client, pending))
+                await _shielded(_cancel_jobs(hub, pending))
             raise
     finally:
         hub.unsubscribe(unique, waiter)
@@ -311,7 +301,7 @@ async def wait_for_jobs(
 
 
 def _follow_many(
-    client: Client, job_ids: Iterable[str | int], limit: object, *, final_only: bool
+    hub: Hub, job_ids: Iterable[str | int], limit: object, *, final_only: bool
 ) -> AsyncGenerator[Job, None]:
     """Check the arguments now (so a bad one raises at the call), then follow lazily."""
     ids = check_job_ids(job_ids)
@@ -321,11 +311,11 @@ def _follow_many(
     def expired(pending: list[str], job: Job | None) -> JobTimeoutError:
         return _many_timeout_error(pending, timeout, job, len(unique))
 
-    return follow(get_hub(client), unique, timeout=timeout, final_only=final_only, expired=expired)
+    return follow(hub, unique, timeout=timeout, final_only=final_only, expired=expired)
 
 
 def watch_jobs(
-    client: Client, job_ids: Iterable[str | int], *, timeout: float | None = None
+    hub: Hub, job_ids: Iterable[str | int], *, timeout: float | None = None
 ) -> AsyncGenerator[Job, None]:
     """Follow many jobs over the client's shared stream (or batched reads).
 
@@ -334,7 +324,7 @@ def watch_jobs(
     do not raise. Duplicated ids are followed once. Leaving the loop early releases everything.
 
     Args:
-        client: The client.
+        hub: The client's hub.
         job_ids: The ids.
         timeout: Seconds for the whole watch, or None for no limit.
 
@@ -347,11 +337,11 @@ def watch_jobs(
         JobNotFoundError: an unknown id.
         APIError, TransportError: errors that outlasted the retry budget or are not transient.
     """
-    return _follow_many(client, job_ids, timeout, final_only=False)
+    return _follow_many(hub, job_ids, timeout, final_only=False)
 
 
 def as_completed(
-    client: Client, job_ids: Iterable[str | int], *, timeout: float | None = None
+    hub: Hub, job_ids: Iterable[str | int], *, timeout: float | None = None
 ) -> AsyncGenerator[Job, None]:
     """Yield each job's final state as it ends, in the order they end.
 
@@ -359,7 +349,7 @@ def as_completed(
     jobs already finished come first. Duplicated ids are yielded once.
 
     Args:
-        client: The client.
+        hub: The client's hub.
         job_ids: The ids.
         timeout: Seconds for the whole iteration, or None for no limit.
 
@@ -372,4 +362,4 @@ def as_completed(
         JobNotFoundError: an unknown id.
         APIError, TransportError: errors that outlasted the retry budget or are not transient.
     """
-    return _follow_many(client, job_ids, timeout, final_only=True)
+    return _follow_many(hub, job_ids, timeout, final_only=True)

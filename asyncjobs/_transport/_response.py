@@ -1,10 +1,5 @@
-"""Answers and failures of the request pipeline: :class:`Response` and the error mapping.
-
-Everything that turns what came off the wire into an asyncjobs value or exception lives here:
-a complete answer (:class:`Response`), the translation of aiohttp's exceptions
-(:func:`translate_error`, the only place they are named) and the :class:`APIError` for an error
-status (:func:`api_error`).
-"""
+"""Complete answers of the request pipeline: :class:`Response`, and the :class:`APIError` an
+error status becomes (:func:`api_error`). Nothing here knows aiohttp (see :mod:`._errors`)."""
 
 from __future__ import annotations
 
@@ -14,24 +9,21 @@ from email.message import Message
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import attrs
 from yarl import URL
 
-from ._exceptions import (
+from asyncjobs._exceptions import (
     APIError,
-    AsyncJobsError,
     JobNotFoundError,
     ProtocolError,
     RateLimitError,
-    TransportError,
     api_error_class,
 )
 
 if TYPE_CHECKING:
-    from ._profiles import Profile
+    from asyncjobs.profiles import Profile
 
-__all__ = ["Response", "api_error", "nothing_sent", "translate_error"]
+__all__ = ["Response", "api_error"]
 
 _SNIPPET = 200
 
@@ -95,45 +87,6 @@ class Response:
             return self.body.decode(charset, errors="replace")
         except LookupError:
             return self.body.decode("utf-8", errors="replace")
-
-
-def translate_error(exc: BaseException, *, method: str, path: str) -> AsyncJobsError:
-    """Map an aiohttp exception (or a timeout) onto the asyncjobs tree.
-
-    Every subclass of ``aiohttp.ClientError`` maps to :class:`TransportError` (the request got
-    no usable answer) or :class:`ProtocolError` (the answer broke HTTP or the rules). Raise the
-    result ``from exc``.
-    """
-    where = f"{method} {path}"
-    if isinstance(exc, aiohttp.ClientSSLError):
-        return TransportError(f"TLS failed connecting for {where}: {exc}")
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        reason = exc.os_error.strerror or str(exc.os_error) or type(exc.os_error).__name__
-        return TransportError(f"cannot connect to {exc.host}:{exc.port} for {where}: {reason}")
-    if isinstance(exc, aiohttp.ServerTimeoutError | TimeoutError):
-        return TransportError(f"timed out waiting for the server during {where}: {exc}")
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return TransportError(f"the server closed the connection during {where}")
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return TransportError(f"the answer to {where} was cut off: {exc}")
-    if isinstance(exc, aiohttp.ClientConnectionError):
-        return TransportError(f"the connection failed during {where}: {exc!r}")
-    if isinstance(
-        exc,
-        aiohttp.ClientResponseError
-        | aiohttp.InvalidURL
-        | aiohttp.RedirectClientError
-        | aiohttp.NonHttpUrlClientError,
-    ):
-        return ProtocolError(f"invalid answer to {where}: {exc}")
-    return TransportError(f"{where} failed: {exc!r}")
-
-
-def nothing_sent(exc: BaseException | None) -> bool:
-    """Whether a failure happened before the request could reach the server."""
-    return isinstance(exc, aiohttp.ClientConnectorError) and not isinstance(
-        exc, aiohttp.ClientSSLError
-    )
 
 
 _PAUSE_STATUSES = frozenset({429, 503})

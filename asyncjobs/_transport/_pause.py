@@ -11,7 +11,7 @@ import logging
 import time
 from http import HTTPStatus
 
-from ._exceptions import APIError, RateLimitError, api_error_class
+from asyncjobs._exceptions import APIError, RateLimitError, api_error_class
 
 __all__ = ["PauseGate"]
 

@@ -28,10 +28,11 @@ from typing import Any
 
 import attrs
 
-from ._exceptions import ProtocolError
-from ._models import Job, JobStatus, status_from_word
-from ._profile_fields import as_object, epoch_ms, field_text, nested, snippet
-from ._profiles import Profile, Route
+from asyncjobs._exceptions import ProtocolError
+from asyncjobs._models import Job, JobStatus, status_from_word
+
+from ._base import Profile, Route
+from ._fields import as_object, epoch_ms, field_text, nested, snippet
 
 __all__ = ["DATAIKU", "DATAIKU_STATUSES", "DataikuProfile"]
 

@@ -1,11 +1,11 @@
-"""Following one job: the SSE, long-poll and polling transports, the auto fallback, and watch().
+"""Following one job on its own: the SSE, long-poll and polling feeds, and the auto fallback.
 
 A *feed* reads states of one job over one transport and survives what the network does to it:
 a dropped or stalled stream is resumed with ``Last-Event-ID``, transient errors (no answer, 429,
 5xx) are retried with jittered backoff within a budget, and a server that does not offer the
 transport raises :class:`~._follow.NotOffered`. :class:`JobFollower` chains the feeds for
 ``transport="auto"`` (SSE, else long poll, else polling) and drops every state that is not a
-change. :func:`watch` is the public iterator on top.
+change. The hub uses it for a job followed alone; ``watch`` with an explicit transport too.
 
 The first state always comes from a plain read of the job, so a 404 there is a real "no such
 job", and a 404 from a transport's route afterwards means "not offered".
@@ -17,38 +17,17 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING, Final, Literal, Protocol
+from typing import Final, Literal, Protocol
 
-from ._exceptions import (
-    APIError,
-    ProtocolError,
-    TransportError,
-    UnsupportedOperationError,
-)
-from ._follow import (
-    JOB_EVENTS,
-    NOT_OFFERED,
-    TUNING,
-    Backoff,
-    EventStream,
-    Expired,
-    NotOffered,
-    check_seconds,
-    check_transport,
-    event_parser,
-    is_newer,
-    is_transient,
-    timeout_error,
-    within,
-)
-from ._models import Job
-from ._validation import check_job_id
+from asyncjobs._api import JobAPI
+from asyncjobs._exceptions import APIError, ProtocolError, TransportError, UnsupportedOperationError
+from asyncjobs._models import Job, is_newer
+from asyncjobs._transport import NOT_OFFERED, Backoff, EventStream, NotOffered, is_transient
+from asyncjobs._tuning import TUNING
 
-if TYPE_CHECKING:
-    from ._client import Client
+from ._events import JOB_EVENTS, event_parser
 
-__all__ = ["OPERATION", "TRANSPORTS", "JobFollower", "watch"]
+__all__ = ["OPERATION", "TRANSPORTS", "JobFollower", "TransportName", "new_backoff"]
 
 logger = logging.getLogger("asyncjobs")
 
@@ -60,7 +39,8 @@ OPERATION: Final[dict[str, str]] = {"sse": "events", "long-poll": "poll", "poll"
 """The profile operation each transport needs; also the key remembered when it is not offered."""
 
 
-def _backoff() -> Backoff:
+def new_backoff() -> Backoff:
+    """The backoff of a feed's reconnects and retries (from :data:`TUNING`)."""
     return Backoff(
         base=TUNING.reconnect_base, cap=TUNING.reconnect_cap, budget=TUNING.failure_budget
     )
@@ -79,12 +59,12 @@ class _SSEFeed:
 
     transport: TransportName = "sse"
 
-    def __init__(self, client: Client, job_id: str) -> None:
-        self._client = client
+    def __init__(self, api: JobAPI, job_id: str) -> None:
+        self._api = api
         self._job_id = job_id
-        self._stream = EventStream(client._http)
-        self._backoff = _backoff()
-        self._parse, self._custom = event_parser(client._profile)
+        self._stream = EventStream(api.http)
+        self._backoff = new_backoff()
+        self._parse, self._custom = event_parser(api.profile)
         self._news = False  # whether the open connection brought a state newer than the last
 
     async def next(self, last: Job | None, deadline: float | None) -> list[Job]:
@@ -139,7 +119,7 @@ class _SSEFeed:
         Transient errors are logged (the stream is resumed anyway); a 404 is a vanished job.
         """
         try:
-            job = await self._client.get_job(self._job_id)
+            job = await self._api.get(self._job_id)
         except (APIError, TransportError) as exc:
             if not is_transient(exc):
                 raise
@@ -148,7 +128,7 @@ class _SSEFeed:
         return job if is_newer(last, job) else None
 
     async def _complete(self, job: Job) -> Job:
-        full = await self._client.get_job(self._job_id)
+        full = await self._api.get(self._job_id)
         return full if full.is_terminal else job
 
     async def _connect(self) -> None:
@@ -165,7 +145,7 @@ class _SSEFeed:
                 if exc.status in NOT_OFFERED:
                     if stream.connections:
                         # It worked before: a vanished job raises JobNotFoundError here.
-                        await self._client.get_job(self._job_id)
+                        await self._api.get(self._job_id)
                     raise NotOffered(str(exc)) from exc
                 if not is_transient(exc) or self._backoff.exhausted():
                     raise
@@ -185,17 +165,17 @@ class _LongPollFeed:
 
     transport: TransportName = "long-poll"
 
-    def __init__(self, client: Client, job_id: str) -> None:
-        self._client = client
+    def __init__(self, api: JobAPI, job_id: str) -> None:
+        self._api = api
         self._job_id = job_id
-        self._backoff = _backoff()
+        self._backoff = new_backoff()
         self._worked = False
         self._idle = 0.0  # the pause before the next poll when the server does not hold them
         self._seen: Job | None = None  # the last answer, a change or not
 
     async def next(self, last: Job | None, deadline: float | None) -> list[Job]:
-        client = self._client
-        profile = client._profile
+        api = self._api
+        profile = api.profile
         loop = asyncio.get_running_loop()
         while True:
             if self._idle:
@@ -212,24 +192,25 @@ class _LongPollFeed:
             )
             sent = loop.time()
             try:
-                response = await client._http.request(
+                response = await api.http.request(
                     "poll",
                     path_params={"job_id": self._job_id},
                     params=profile.poll_params(job=basis, timeout=hold),
                     # The server holds the request up to `hold`: the client's plain request
                     # timeout must not cut it.
                     timeout=hold + TUNING.long_poll_margin,
+                    lasting=True,
                 )
                 if response.status == 204 or not response.body.strip():
                     # No content: the poll timed out with nothing new (some servers say so).
-                    job = basis if basis is not None else await client.get_job(self._job_id)
+                    job = basis if basis is not None else await api.get(self._job_id)
                 else:
                     payload = profile.unwrap(response.json(), operation="poll", job_id=self._job_id)
                     job = profile.parse_job(payload)
             except APIError as exc:
                 if exc.status in NOT_OFFERED:
                     if self._worked:
-                        await client.get_job(self._job_id)  # JobNotFoundError if it is gone
+                        await api.get(self._job_id)  # JobNotFoundError if it is gone
                     raise NotOffered(str(exc)) from exc
                 if not is_transient(exc) or self._backoff.exhausted():
                     raise
@@ -266,12 +247,12 @@ class _PollFeed:
 
     transport: TransportName = "poll"
 
-    def __init__(self, client: Client, job_id: str, interval: float | None) -> None:
-        self._client = client
+    def __init__(self, api: JobAPI, job_id: str, interval: float | None) -> None:
+        self._api = api
         self._job_id = job_id
         self._fixed = interval
         self._interval = TUNING.poll_start
-        self._backoff = _backoff()
+        self._backoff = new_backoff()
 
     def _delay(self) -> float:
         if self._fixed is not None:
@@ -283,7 +264,7 @@ class _PollFeed:
         while True:
             await asyncio.sleep(delay)
             try:
-                job = await self._client.get_job(self._job_id)
+                job = await self._api.get(self._job_id)
             except (APIError, TransportError) as exc:
                 if not is_transient(exc) or self._backoff.exhausted():
                     raise
@@ -305,17 +286,16 @@ class JobFollower:
     """Follows one job from a known state: each :meth:`next` returns the changes read next.
 
     With ``transport="auto"`` it tries SSE, then long poll, then polling, skipping what the
-    profile lacks or what the server was seen not to offer (``unoffered``, a per-client set of
-    operation names it also adds to). Every state returned is newer than the one before.
+    profile lacks or what the server was seen not to offer (``api.unoffered``, which it also
+    adds to). Every state returned is newer than the one before.
 
     Args:
-        client: The client.
+        api: The client's job operations (and what its server does not offer).
         job_id: The job.
         transport: ``"auto"`` or one transport (then "not offered" raises
             :class:`UnsupportedOperationError`).
         poll_interval: A fixed polling interval, or None for adaptive polling.
         last: The state already known (from a plain read of the job).
-        unoffered: Operations this client's server was seen not to offer.
 
     Raises:
         UnsupportedOperationError: a transport the profile lacks or the server does not offer.
@@ -323,20 +303,19 @@ class JobFollower:
 
     def __init__(
         self,
-        client: Client,
+        api: JobAPI,
         job_id: str,
         *,
         transport: str,
         poll_interval: float | None,
         last: Job | None,
-        unoffered: set[str],
     ) -> None:
-        self._client = client
+        self._api = api
         self._job_id = job_id
         self._poll_interval = poll_interval
-        self._unoffered = unoffered
+        self._unoffered = api.unoffered
         self._explicit = transport != "auto"
-        profile = client._profile
+        profile = api.profile
         chain: list[TransportName]
         if self._explicit:
             chosen = next((name for name in TRANSPORTS if name == transport), None)
@@ -344,14 +323,14 @@ class JobFollower:
                 raise ValueError(
                     f"transport must be 'auto', 'sse', 'long-poll' or 'poll', got {transport!r}"
                 )
-            if not profile.offers(chosen) or OPERATION[chosen] in unoffered:
+            if not profile.offers(chosen) or OPERATION[chosen] in self._unoffered:
                 raise UnsupportedOperationError(profile.name, f"{chosen} transport")
             chain = [chosen]
         else:
             chain = [
                 name
                 for name in ("sse", "long-poll")
-                if profile.offers(name) and OPERATION[name] not in unoffered
+                if profile.offers(name) and OPERATION[name] not in self._unoffered
             ]
             chain.append("poll")  # reading the job always works
         self._chain = chain
@@ -365,10 +344,10 @@ class JobFollower:
 
     def _open(self, name: TransportName) -> _Feed:
         if name == "sse":
-            return _SSEFeed(self._client, self._job_id)
+            return _SSEFeed(self._api, self._job_id)
         if name == "long-poll":
-            return _LongPollFeed(self._client, self._job_id)
-        return _PollFeed(self._client, self._job_id, self._poll_interval)
+            return _LongPollFeed(self._api, self._job_id)
+        return _PollFeed(self._api, self._job_id, self._poll_interval)
 
     async def next(self, deadline: float | None = None) -> list[Job]:
         """Wait for the next changes of the job.
@@ -400,7 +379,7 @@ class JobFollower:
                     self._unoffered.add(OPERATION[name])
                 if self._explicit:
                     raise UnsupportedOperationError(
-                        self._client._profile.name, f"{name} transport", str(exc)
+                        self._api.profile.name, f"{name} transport", str(exc)
                     ) from exc
                 logger.info("job %r: %s not usable (%s); falling back", self._job_id, name, exc)
                 continue
@@ -419,71 +398,3 @@ class JobFollower:
         feed, self._feed = self._feed, None
         if feed is not None:
             await feed.aclose()
-
-
-async def watch(
-    client: Client,
-    job_id: str | int,
-    *,
-    transport: str = "auto",
-    timeout: float | None = None,  # noqa: ASYNC109
-    poll_interval: float | None = None,
-) -> AsyncGenerator[Job, None]:
-    """Follow one job: its current state first, then one :class:`Job` per change.
-
-    The current state is read first (so a 404 is :class:`JobNotFoundError`); then changes come
-    over the job's SSE stream, long polls or polling (see :class:`JobFollower`). The same
-    version is never yielded twice (for APIs without versions, the same state; ``updated_at``
-    alone is no change). The iterator ends after yielding the terminal state and does not raise
-    for a failed or cancelled job. Leaving the loop early closes the stream.
-
-    Args:
-        client: The client.
-        job_id: The job's id.
-        transport: ``"auto"``, ``"sse"``, ``"long-poll"`` or ``"poll"``.
-        timeout: Seconds for the whole watch, or None for no limit.
-        poll_interval: A fixed polling interval in seconds (polling only); None: adaptive.
-
-    Yields:
-        The job's states, oldest first.
-
-    Raises:
-        JobTimeoutError: ``timeout`` passed before the job ended (``.job`` is the last state).
-        JobNotFoundError: no such job.
-        UnsupportedOperationError: an explicit transport the API does not offer.
-        ValueError, TypeError: a bad argument.
-        APIError, TransportError: errors that outlasted the retry budget or are not transient.
-    """
-    job_id = check_job_id(job_id)
-    transport = check_transport(transport)
-    timeout = check_seconds("timeout", timeout, zero=True)
-    poll_interval = check_seconds("poll_interval", poll_interval, zero=False)
-    from ._live import get_hub  # _live imports this module
-
-    unoffered = get_hub(client).unoffered
-    deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
-    last: Job | None = None
-    # Built first: an explicit transport the API lacks raises before anything is read.
-    follower = JobFollower(
-        client,
-        job_id,
-        transport=transport,
-        poll_interval=poll_interval,
-        last=None,
-        unoffered=unoffered,
-    )
-    try:
-        last = follower.last = await within(deadline, client.get_job(job_id))
-        yield last
-        if last.is_terminal:
-            return
-        while True:
-            for job in await within(deadline, follower.next(deadline)):
-                last = job
-                yield job
-                if job.is_terminal:
-                    return
-    except Expired:
-        raise timeout_error(job_id, timeout, last) from None
-    finally:
-        await follower.aclose()

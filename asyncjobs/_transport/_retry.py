@@ -8,13 +8,33 @@ from __future__ import annotations
 
 import math
 import random
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Final
 
 import attrs
 
-__all__ = ["DEFAULT_RETRY", "RetryPolicy", "parse_retry_after"]
+from asyncjobs._exceptions import APIError, TransportError
+
+__all__ = [
+    "DEFAULT_RETRY",
+    "NOT_OFFERED",
+    "Backoff",
+    "NotOffered",
+    "RetryPolicy",
+    "doubling",
+    "is_transient",
+    "parse_retry_after",
+]
+
+
+def doubling(first: float, cap: float, count: int) -> float:
+    """``first`` doubled ``count - 1`` times, at most ``cap``: the bound of an exponential backoff
+    after ``count`` failures (``count`` >= 1)."""
+    # 2 ** 1024 overflows a float: past 64 doublings the cap has long been reached.
+    return min(cap, first * 2.0 ** min(count - 1, 64))
 
 
 def _positive_int(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -93,8 +113,7 @@ class RetryPolicy:
         """
         if attempt < 1:
             raise ValueError(f"attempt counts from 1, got {attempt}")
-        # 2 ** 1024 overflows a float: past 64 doublings the cap has long been reached.
-        return min(self.backoff_cap, self.backoff_base * 2.0 ** min(attempt - 1, 64))
+        return doubling(self.backoff_base, self.backoff_cap, attempt)
 
     def retries_status(self, status: int) -> bool:
         """Whether an answer with this HTTP status is worth another attempt."""
@@ -137,3 +156,74 @@ def parse_retry_after(headers: Mapping[str, str], *, now: datetime | None = None
         when = when.replace(tzinfo=UTC)
     current = now if now is not None else datetime.now(UTC)
     return max(0.0, (when - current).total_seconds())
+
+
+NOT_OFFERED: Final = frozenset({404, 405, 406, 501})
+"""Statuses with which a server says it has no such route (after the job itself was read)."""
+
+
+class NotOffered(Exception):
+    """The server does not offer this transport (404/405/406/501, or not an event stream).
+
+    Attributes:
+        remember: Whether the client should remember it (False when only this job cannot be
+            served this way right now, e.g. a stream that answered with an error event).
+    """
+
+    def __init__(self, message: str, *, remember: bool = True) -> None:
+        super().__init__(message)
+        self.remember = remember
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether an error is worth retrying later: no answer, 408, 425, 429, or a 5xx but 501."""
+    if isinstance(exc, TransportError):
+        return True
+    if isinstance(exc, APIError):
+        status = exc.status
+        return status in (408, 425, 429) or (status >= 500 and status not in NOT_OFFERED)
+    return False
+
+
+class Backoff:
+    """Jittered exponential delays for one run of failures, and the budget of that run.
+
+    Args:
+        base: The first delay's upper bound in seconds; it doubles with each failure.
+        cap: The largest upper bound.
+        budget: Seconds a run of failures may last before :meth:`exhausted` is true.
+    """
+
+    __slots__ = ("_base", "_budget", "_cap", "_since", "failures")
+
+    def __init__(self, *, base: float, cap: float, budget: float) -> None:
+        self._base = base
+        self._cap = cap
+        self._budget = budget
+        self._since: float | None = None
+        self.failures = 0
+
+    def reset(self) -> None:
+        """Something worked: the next failure starts a new run."""
+        self.failures = 0
+        self._since = None
+
+    def delay(self, hint: float | None = None) -> float:
+        """Count a failure and return how long to wait before the next attempt.
+
+        Args:
+            hint: The server's preferred first delay (an SSE ``retry:``), in seconds.
+
+        Returns:
+            A random delay in the upper half of ``min(cap, first * 2 ** (failures - 1))``.
+        """
+        if self._since is None:
+            self._since = time.monotonic()
+        self.failures += 1
+        first = self._base if hint is None else hint
+        bound = doubling(first, max(self._cap, first), self.failures)
+        return random.uniform(bound / 2, bound)
+
+    def exhausted(self) -> bool:
+        """Whether the current run of failures has lasted longer than the budget."""
+        return self._since is not None and time.monotonic() - self._since >= self._budget

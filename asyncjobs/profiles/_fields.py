@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ._converter import parse_time
-from ._exceptions import ProtocolError
+from asyncjobs._converter import parse_time
+from asyncjobs._exceptions import ProtocolError
 
 __all__ = [
     "as_object",

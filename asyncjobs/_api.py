@@ -1,0 +1,283 @@
+"""Job operations over one profile and one request pipeline: what the client and the live layer
+both call (get, batched get, list, cancel...), and what the server was seen not to offer.
+
+:class:`JobAPI` takes arguments already checked (the :class:`~asyncjobs.Client` facade checks
+them) and turns each operation into requests and each answer into models through the profile.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from typing import Any, Final
+
+from ._concurrency import run_bounded
+from ._exceptions import (
+    APIError,
+    JobNotFoundError,
+    PermissionDeniedError,
+    ProtocolError,
+)
+from ._models import CleanupResult, Job, JobStatus, QueueStats
+from ._transport import NOT_OFFERED, HTTPClient, Response
+from ._tuning import TUNING
+from .profiles import Profile
+
+__all__ = ["JobAPI", "encode_config"]
+
+logger = logging.getLogger("asyncjobs")
+
+_GET_MANY: Final = "get_many"
+
+
+def encode_config(config: object) -> None:
+    """Check that a submit's ``config`` can be sent as JSON.
+
+    Raises:
+        TypeError: not a mapping, or not JSON-serialisable (the message says why).
+    """
+    if config is None:
+        return
+    if not isinstance(config, Mapping):
+        raise TypeError(f"config must be a mapping or None, got {type(config).__name__}")
+    try:
+        json.dumps(config)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"config must be JSON-serialisable: {exc}") from None
+
+
+class JobAPI:
+    """Every job operation of one client, over its profile and request pipeline.
+
+    Args:
+        http: The client's request pipeline.
+        profile: The API's profile.
+
+    Attributes:
+        unoffered: Operations (and transports' operations) the server was seen not to offer:
+            never probed again by this client.
+    """
+
+    __slots__ = ("http", "profile", "unoffered")
+
+    def __init__(self, http: HTTPClient, profile: Profile) -> None:
+        self.http = http
+        self.profile = profile
+        self.unoffered: set[str] = set()
+
+    def offers(self, operation: str) -> bool:
+        """Whether the profile has ``operation`` and the server was not seen to lack it."""
+        return operation in self.profile.routes and operation not in self.unoffered
+
+    def payload(self, response: Response, operation: str, job_id: str | None = None) -> Any:
+        """The JSON of an answer, unwrapped by the profile."""
+        return self.profile.unwrap(response.json(), operation=operation, job_id=job_id)
+
+    async def _job_from_action(self, response: Response, operation: str, job_id: str | None) -> Job:
+        payload: Any = None
+        if response.body.strip():
+            try:
+                payload = self.payload(response, operation, job_id)
+            except ProtocolError:
+                if job_id is None:  # a submit must name the job it created
+                    raise
+        found = self.profile.parse_action(payload, operation=operation, job_id=job_id)
+        if isinstance(found, Job):
+            return found
+        return await self.get(found)
+
+    # -- reading -------------------------------------------------------------------------
+
+    async def get(self, job_id: str) -> Job:
+        """Read one job (see :meth:`Client.get_job`)."""
+        response = await self.http.request(
+            "get", path_params={"job_id": job_id}, params=self.profile.get_params()
+        )
+        return self.profile.parse_job(self.payload(response, "get", job_id))
+
+    async def read_many(
+        self, job_ids: Sequence[str], *, confirm_missing: bool
+    ) -> tuple[list[Job], dict[str, BaseException]]:
+        """Read distinct jobs with batched requests (``get_many``, a few at once).
+
+        Without batched reads (in the profile, or answered with 404, 405, 406 or 501, which is
+        remembered in :attr:`unoffered`) every job is read on its own.
+
+        Args:
+            job_ids: Distinct ids.
+            confirm_missing: Read the ids a batch answer leaves out one by one, which tells
+                "no such job" (404) from "another caller's job" (403); otherwise a left-out id
+                is not found.
+
+        Returns:
+            The jobs read, and the error (:class:`JobNotFoundError` or
+            :class:`PermissionDeniedError`) of each id that could not be read.
+
+        Raises:
+            APIError, TransportError, ProtocolError: a read failed otherwise (after retries).
+        """
+        profile = self.profile
+        found: list[Job] = []
+        missing: list[str] = []
+        errors: dict[str, BaseException] = {}
+        if self.offers(_GET_MANY):
+
+            async def read_batch(chunk: Sequence[str]) -> None:
+                jobs = await self._read_batch(chunk)
+                if jobs is None:
+                    missing.extend(chunk)
+                    return
+                found.extend(jobs)
+                seen = {job.id for job in jobs}
+                left_out = [job_id for job_id in chunk if job_id not in seen]
+                if confirm_missing:
+                    missing.extend(left_out)
+                else:
+                    for job_id in left_out:
+                        errors[job_id] = JobNotFoundError(
+                            f"job {job_id!r} not found", job_ids=(job_id,)
+                        )
+
+            size = max(1, profile.max_batch)
+            chunks = [job_ids[i : i + size] for i in range(0, len(job_ids), size)]
+            await run_bounded(chunks, read_batch, TUNING.read_concurrency)
+        else:
+            missing = list(job_ids)
+
+        async def read_one(job_id: str) -> None:
+            try:
+                found.append(await self.get(job_id))
+            except (JobNotFoundError, PermissionDeniedError) as exc:
+                errors[job_id] = exc
+
+        await run_bounded(missing, read_one, 2 * TUNING.read_concurrency)
+        return found, errors
+
+    async def _read_batch(self, chunk: Sequence[str]) -> list[Job] | None:
+        """One batched read: the jobs found, or None when the server turns out not to offer
+        batched reads (remembered in :attr:`unoffered`)."""
+        try:
+            response = await self.http.request(_GET_MANY, params=self.profile.many_params(chunk))
+        except APIError as exc:
+            if exc.status not in NOT_OFFERED:
+                raise
+            logger.info("no batched reads (%s); reading jobs one by one", exc)
+            self.unoffered.add(_GET_MANY)
+            return None
+        jobs, _ = self.profile.parse_many(self.payload(response, _GET_MANY), job_ids=chunk)
+        return jobs
+
+    async def get_many(self, job_ids: Sequence[str]) -> list[Job]:
+        """Read jobs in input order (see :meth:`Client.get_jobs`)."""
+        unique = list(dict.fromkeys(job_ids))
+        if not unique:
+            return []
+        jobs, errors = await self.read_many(unique, confirm_missing=False)
+        for error in errors.values():
+            if not isinstance(error, JobNotFoundError):
+                raise error
+        found = {job.id: job for job in jobs}
+        absent = [job_id for job_id in unique if job_id not in found]
+        if absent:
+            listed = ", ".join(repr(job_id) for job_id in absent)
+            raise JobNotFoundError(
+                f"{len(absent)} of {len(unique)} jobs not found: {listed}",
+                job_ids=absent,
+                body={"not_found": absent},
+            )
+        return [found[job_id] for job_id in job_ids]
+
+    async def list_pages(
+        self, status: JobStatus | None, limit: int | None
+    ) -> AsyncGenerator[Job, None]:
+        """Jobs newest first across pages (see :meth:`Client.list_jobs`)."""
+        profile = self.profile
+        yielded = 0
+        cursor: str | None = None
+        cursors: set[str] = set()
+        largest = max(1, profile.max_page_size)
+        while limit is None or yielded < limit:
+            size = largest if limit is None else min(limit - yielded, largest)
+            params = profile.list_params(status=status, page_size=size, cursor=cursor)
+            response = await self.http.request("list", params=params)
+            jobs, cursor = profile.parse_list(self.payload(response, "list"))
+            for job in jobs:
+                if status is not None and job.status is not status:
+                    continue  # the API ignored (or lacks) the filter
+                yield job
+                yielded += 1
+                if limit is not None and yielded >= limit:
+                    return
+            if cursor is None:
+                return
+            if cursor in cursors:
+                raise ProtocolError(f"list answer repeats the cursor {cursor!r}: stopping")
+            cursors.add(cursor)
+
+    # -- acting --------------------------------------------------------------------------
+
+    async def submit(
+        self,
+        name: str | None,
+        config: Mapping[str, Any] | None,
+        *,
+        priority: int,
+        idempotency_key: str,
+    ) -> Job:
+        """Submit a job (see :meth:`Client.submit_job`); arguments already checked."""
+        header = self.profile.idempotency_header
+        response = await self.http.request(
+            "submit",
+            json=self.profile.submit_body(name=name, config=config, priority=priority),
+            headers={header: idempotency_key} if header else None,
+        )
+        return await self._job_from_action(response, "submit", None)
+
+    async def _act(self, operation: str, job_id: str, done: Callable[[Job], bool]) -> Job:
+        """A cancel or restart. A 409 to a repeat after a lost answer may mean the first
+        attempt worked: the job is read, and returned if ``done`` says it did."""
+        path_params = {"job_id": job_id}
+        response = await self.http.request(
+            operation, path_params=path_params, tolerate_after_retry=(409,)
+        )
+        if response.status == 409:
+            job = await self.get(job_id)
+            if done(job):
+                return job
+            raise self.http.error_for(response, path_params=path_params)
+        return await self._job_from_action(response, operation, job_id)
+
+    async def cancel(self, job_id: str) -> Job:
+        """Cancel a job (see :meth:`Client.cancel_job`)."""
+        return await self._act("cancel", job_id, lambda job: job.status is JobStatus.CANCELLED)
+
+    async def restart(self, job_id: str) -> Job:
+        """Restart a job (see :meth:`Client.restart_job`)."""
+        return await self._act(
+            "restart", job_id, lambda job: job.status in (JobStatus.PENDING, JobStatus.RUNNING)
+        )
+
+    async def delete(self, job_id: str) -> None:
+        """Delete a job (see :meth:`Client.delete_job`)."""
+        # A 404 for a repeat after a lost answer means the first delete worked.
+        await self.http.request(
+            "delete", path_params={"job_id": job_id}, tolerate_after_retry=(404,)
+        )
+
+    async def log(self, job_id: str) -> str:
+        """A job's log (see :meth:`Client.get_log`)."""
+        response = await self.http.request("log", path_params={"job_id": job_id})
+        return response.text()
+
+    async def stats(self) -> QueueStats:
+        """Queue statistics (see :meth:`Client.queue_stats`)."""
+        response = await self.http.request("stats")
+        return self.profile.parse_stats(self.payload(response, "stats"))
+
+    async def cleanup(self, max_age_hours: int) -> CleanupResult:
+        """Delete old finished jobs (see :meth:`Client.cleanup`)."""
+        response = await self.http.request(
+            "cleanup", params=self.profile.cleanup_params(max_age_hours=max_age_hours)
+        )
+        return self.profile.parse_cleanup(self.payload(response, "cleanup"))

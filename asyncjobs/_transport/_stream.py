@@ -1,0 +1,285 @@
+"""An event stream as the transport sees it: one resumable SSE subscription over aiohttp.
+
+:class:`EventStream` opens connections through the request pipeline, reads them chunk by chunk
+into the SSE decoder, watches for stalls, and paces busy connections (see its docstring). It
+hands out decoded events and nothing aiohttp: a broken, cut or stalled connection is an ended
+read, and the caller decides how to resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
+from typing import Any, Final
+
+import aiohttp
+
+from asyncjobs._sse import ServerSentEvent, SSEDecoder
+from asyncjobs._tuning import TUNING
+
+from ._errors import FOREIGN_ERRORS, translate_error
+from ._http import HTTPClient
+from ._retry import NotOffered
+
+__all__ = ["EventStream"]
+
+logger = logging.getLogger("asyncjobs")
+
+_HEARTBEAT_CAP: Final = 300.0
+
+
+class EventStream:
+    """One resumable Server-Sent Events subscription.
+
+    Connections come and go (:meth:`connect`, :meth:`close`); the decoder and its last event id
+    carry over, so each reconnect resumes with ``Last-Event-ID``. A connection that stays silent
+    past the stall limit while :meth:`read` waits on it is dropped: the limit is
+    ``max(TUNING.stall_floor, TUNING.stall_heartbeats * the heartbeat interval seen)``, the
+    interval being the silence before the server's last ``: ping``. One watchdog timer per
+    connection keeps that clock (a timeout around every read would cost a timer per chunk).
+
+    With ``coalesce`` (seconds), a busy connection (its last two reads that brought events came
+    less than two windows apart) is not read again until ``coalesce`` after the last such read:
+    reading is paused at the transport meanwhile, so what arrives piles up in the socket and
+    one wake-up decodes it all. A quiet connection is read as soon as data comes.
+
+    Args:
+        http: The client's request pipeline.
+        coalesce: The longest a busy connection's data may wait to be read (0: never waits).
+    """
+
+    __slots__ = (
+        "_busy",
+        "_coalesce",
+        "_content",
+        "_events_at",
+        "_heartbeat",
+        "_http",
+        "_last_chunk",
+        "_response",
+        "_sent",
+        "_stack",
+        "_stalled",
+        "_waiting_since",
+        "_watchdog",
+        "_where",
+        "closed_by_server",
+        "connections",
+        "decoder",
+        "opened_at",
+        "received",
+    )
+
+    def __init__(self, http: HTTPClient, *, coalesce: float = 0.0) -> None:
+        self._http = http
+        self._coalesce = coalesce
+        self._busy = False
+        self._events_at = -math.inf  # loop time of the last read that completed events
+        self.decoder = SSEDecoder()
+        self._stack: AsyncExitStack | None = None
+        self._response: aiohttp.ClientResponse | None = None
+        self._content: aiohttp.StreamReader | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._waiting_since: float | None = None  # loop time a read began waiting, if it is
+        self._stalled = False
+        self._where = ""
+        self._heartbeat = 0.0
+        self._last_chunk = 0.0
+        self._sent: str | None = None
+        self.connections = 0
+        """How many connections succeeded so far."""
+        self.opened_at = 0.0
+        """``time.monotonic()`` when the last connection opened."""
+        self.received = 0
+        """Events received on the last connection."""
+        self.closed_by_server = False
+        """Whether the last connection ended with a clean end of stream (not a break or a
+        stall): the server thinks it sent everything asked for."""
+
+    @property
+    def connected(self) -> bool:
+        """Whether a connection is open."""
+        return self._content is not None
+
+    @property
+    def resume_id(self) -> str | None:
+        """Where a reconnect resumes: the id of the last event received on the last connection,
+        or, when none came, the ``Last-Event-ID`` that connection was opened with."""
+        if self.received:
+            return self.decoder.last_event_id or None
+        return self._sent
+
+    def stall_limit(self) -> float:
+        """Seconds of silence after which the connection counts as dead."""
+        return max(TUNING.stall_floor, TUNING.stall_heartbeats * self._heartbeat)
+
+    def retry_hint(self) -> float | None:
+        """The server's reconnection delay (its ``retry:`` field) in seconds, or None."""
+        retry = self.decoder.retry
+        return None if retry is None else retry / 1000.0
+
+    def healthy(self) -> bool:
+        """Whether the last connection was worth having: it delivered events or lasted a while
+        (so a reconnect after it starts a fresh run of backoff)."""
+        return self.received > 0 or time.monotonic() - self.opened_at >= TUNING.reconnect_cap
+
+    async def connect(
+        self,
+        operation: str,
+        *,
+        path_params: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        last_event_id: str | None = None,
+    ) -> None:
+        """Open a connection (closing any open one first).
+
+        Raises:
+            NotOffered: the answer is not ``text/event-stream``.
+            APIError: a non-2xx answer.
+            TransportError: no answer.
+        """
+        await self.close()
+        headers = {"Last-Event-ID": last_event_id} if last_event_id else None
+        stack = AsyncExitStack()
+        response = await stack.enter_async_context(
+            self._http.stream(
+                operation, path_params=path_params, params=params, json=json, headers=headers
+            )
+        )
+        where = f"{response.method} {response.url.path}"
+        content_type = response.content_type
+        if content_type != "text/event-stream":
+            await stack.aclose()
+            raise NotOffered(
+                f"expected Content-Type text/event-stream from {where}, got {content_type!r}"
+            )
+        loop = asyncio.get_running_loop()
+        self._stack = stack
+        self._response = response
+        self._content = response.content
+        self._where = where
+        self._sent = last_event_id
+        self._stalled = False
+        self._busy = False
+        self._events_at = -math.inf
+        self._waiting_since = None
+        self._last_chunk = loop.time()
+        self._watchdog = loop.call_at(self._last_chunk + self.stall_limit(), self._check_stall)
+        self.connections += 1
+        self.received = 0
+        self.closed_by_server = False
+        self.opened_at = time.monotonic()
+        logger.debug("SSE stream %s open (Last-Event-ID %r)", where, last_event_id)
+
+    def _check_stall(self) -> None:
+        response = self._response
+        if response is None:
+            self._watchdog = None
+            return
+        loop = asyncio.get_running_loop()
+        limit = self.stall_limit()
+        since = self._waiting_since
+        if since is not None and loop.time() - since >= limit:
+            # Silent while a read waited: closing the response wakes that read with an error.
+            self._watchdog = None
+            self._stalled = True
+            response.close()
+            return
+        start = loop.time() if since is None else since
+        self._watchdog = loop.call_at(start + limit, self._check_stall)
+
+    async def read(self) -> list[ServerSentEvent] | None:
+        """Wait for the next chunk and return the events it completed (often none).
+
+        Returns:
+            The events, or None when the connection ended: closed by the server, broken, or
+            silent past the stall limit. It is closed then; resuming is the caller's call.
+
+        Raises:
+            ProtocolError: an event larger than the decoder accepts.
+        """
+        content = self._content
+        if content is None:
+            return None
+        loop = asyncio.get_running_loop()
+        if self._busy:
+            pause = self._events_at + self._coalesce - loop.time()
+            if pause > 0:
+                await self._gather(pause)
+        self._waiting_since = loop.time()
+        try:
+            chunk = await content.readany()
+        except FOREIGN_ERRORS as exc:
+            if self._stalled:
+                logger.warning(
+                    "SSE stream %s silent for %.1f s (stall limit); reconnecting",
+                    self._where,
+                    self.stall_limit(),
+                )
+            else:
+                error = translate_error(exc, method="read", path=self._where)
+                logger.info("SSE stream %s broke (%s); resuming", self._where, error)
+            await self.close()
+            return None
+        finally:
+            self._waiting_since = None
+        if not chunk:
+            logger.debug("SSE stream %s closed by the server", self._where)
+            self.closed_by_server = not self._stalled
+            await self.close()
+            return None
+        now = loop.time()
+        events = self.decoder.feed(chunk)
+        if events:
+            self.received += len(events)
+            # Busy: events read twice within two windows (so a steady flow, read once a
+            # window, stays busy); a ping or a lone event does not make a stream busy.
+            self._busy = now - self._events_at < 2 * self._coalesce
+            self._events_at = now
+        else:
+            # A chunk without events is a ping (or the retry: field, or part of an event): the
+            # silence before it is at least the server's heartbeat interval.
+            self._heartbeat = min(max(self._heartbeat, now - self._last_chunk), _HEARTBEAT_CAP)
+        self._last_chunk = now
+        return events
+
+    async def _gather(self, seconds: float) -> None:
+        """Let a busy connection's data pile up, unread, until its coalescing window ends."""
+        response = self._response
+        connection = None if response is None else response.connection
+        transport = None if connection is None else connection.transport
+        # Not where reading is off already: aiohttp pauses a transport itself when its buffer is
+        # full (there is data to read then), and resuming it here would override that.
+        if transport is None or transport.is_closing():
+            return
+        try:
+            if not transport.is_reading():
+                return
+            transport.pause_reading()
+        except (NotImplementedError, RuntimeError):  # a transport without flow control
+            return
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            if not transport.is_closing():
+                transport.resume_reading()
+
+    async def close(self) -> None:
+        """Close the open connection, if any (idempotent); the last event id is kept."""
+        stack = self._stack
+        if stack is None:
+            return
+        watchdog = self._watchdog
+        if watchdog is not None:
+            watchdog.cancel()
+        self._watchdog = None
+        self._stack = None
+        self._response = None
+        self._content = None
+        self.decoder.close()
+        await stack.aclose()

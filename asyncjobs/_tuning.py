@@ -1,0 +1,66 @@
+"""The internal knobs of watching and waiting, in one object (sans-I/O)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import attrs
+
+__all__ = ["TUNING", "Tuning"]
+
+
+@attrs.define
+class Tuning:
+    """The internal knobs of watching and waiting (tests shorten them with ``monkeypatch``).
+
+    Attributes:
+        stall_floor: A stream silent this long is dead (at least: three heartbeat intervals
+            seen on the stream count if longer), so it is dropped and resumed.
+        stall_heartbeats: How many of the server's heartbeat intervals of silence mean stalled.
+        reconnect_base: The first delay before reconnecting or retrying (jittered, doubling);
+            a stream's ``retry:`` field takes its place for reconnects.
+        reconnect_cap: The longest such delay.
+        failure_budget: Seconds of failing in a row (no connection, 5xx, 429) before a watch or
+            wait gives up and raises the last error.
+        long_poll: Seconds a long poll asks the server to hold the request.
+        long_poll_margin: Added to ``long_poll`` for the request's own timeout.
+        poll_start: The first interval of adaptive polling (also after any change).
+        poll_growth: Adaptive polling grows the interval by this factor after a quiet poll.
+        poll_cap: The longest adaptive polling interval.
+        max_streams: The most multiplexed SSE streams one client opens; more jobs join the
+            smallest stream (which reconnects with the larger id set).
+        reopen_interval: The least time between two reconnects of one multiplexed stream caused
+            by jobs joining it, so a trickle of joins does not reconnect it for each.
+        read_concurrency: Batched reads run at once (initial states, batched polling).
+        max_single_feeds: Without a multiplexed stream, a job waited on alone is followed on its
+            own (per-job SSE or long poll) up to this many at once; beyond, batched polling.
+        max_query_ids: The longest ``ids=`` query (characters) of a multiplexed stream opened
+            with GET; longer id lists use POST.
+        coalesce_window: While a multiplexed stream is busy (two reads that brought events
+            came less than two windows apart), it is read at most once a window, its
+            transport paused in between, so that one wake-up reads all that came meanwhile
+            instead of one per packet: less CPU per update under load, for at most this much
+            added delay. A stream whose updates come further apart is read at once. 0 turns
+            it off.
+    """
+
+    stall_floor: float = 45.0
+    stall_heartbeats: float = 3.0
+    reconnect_base: float = 0.2
+    reconnect_cap: float = 5.0
+    failure_budget: float = 60.0
+    long_poll: float = 30.0
+    long_poll_margin: float = 10.0
+    poll_start: float = 0.2
+    poll_growth: float = 1.5
+    poll_cap: float = 3.0
+    max_streams: int = 4
+    reopen_interval: float = 0.05
+    read_concurrency: int = 4
+    max_single_feeds: int = 8
+    max_query_ids: int = 2000
+    coalesce_window: float = 0.01
+
+
+TUNING: Final = Tuning()
+"""The knobs in use (one object, so ``monkeypatch.setattr(TUNING, ...)`` reaches every module)."""

@@ -1,0 +1,51 @@
+"""Reading a profile's stream events as jobs (sans-I/O): which events carry a job, and how."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Final
+
+from asyncjobs._converter import job_from_native
+from asyncjobs._exceptions import ProtocolError
+from asyncjobs._json import loads as _loads
+from asyncjobs._models import Job
+from asyncjobs.profiles import Profile
+
+__all__ = ["JOB_EVENTS", "EventParser", "event_parser"]
+
+logger = logging.getLogger("asyncjobs")
+
+JOB_EVENTS: Final = frozenset({"job", "message"})
+"""SSE event types that carry a job (native streams send ``job``, data-only APIs ``message``)."""
+
+EventParser = Callable[[str, Job | None], Job | None]
+"""Turns an event's data (and the job's last state) into a Job, or None to skip the event."""
+
+
+def event_parser(profile: Profile) -> tuple[EventParser, bool]:
+    """How to read the events of ``profile``'s streams.
+
+    Returns:
+        The parser, and whether it is the profile's own ``parse_event`` hook (which may raise
+        :class:`ProtocolError` to say "this stream cannot serve the job"). The default parser
+        is ``profile.parse_job(json.loads(data))`` (``orjson.loads`` when installed) and skips
+        (logs) events that are not valid JSON or not a job, never raising.
+    """
+    hook = getattr(profile, "parse_event", None)
+    if hook is not None:
+        custom: EventParser = hook
+        return custom, True
+    parse_job = profile.parse_job
+    if type(profile).parse_job is Profile.parse_job:
+        parse_job = job_from_native  # what it calls, minus a call per event
+    loads = _loads
+
+    def parse(data: str, previous: Job | None) -> Job | None:
+        try:
+            return parse_job(loads(data))
+        except (ValueError, ProtocolError) as exc:
+            logger.warning("skipping a stream event that is not a job (%s): %.120r", exc, data)
+            return None
+
+    return parse, False
