@@ -50,10 +50,10 @@ from .server._app import (
 )
 from .server._hooks import RecordedRequest, ServerHooks
 from .server._service import JobService
-from .server._shape_base import Shape
-from .server._shapes import base_path_for
+from .server._snapshot import UnknownJobError
 from .server._sse import StreamHub
-from .server._store import JobStore, UnknownJobError
+from .server._store import JobStore
+from .server.shapes import Shape, base_path_for
 
 __all__ = ["JobServer", "RecordedRequest", "UnknownJobError"]
 

@@ -16,7 +16,8 @@ from asyncjobs._models import JobStatus
 
 from ._errors import ApiError, bad_request, conflict, forbidden, not_found
 from ._runner import SimulatedRunner, Simulation
-from ._store import EVERYONE, JobStore, Owner, Scope, Snapshot
+from ._snapshot import EVERYONE, Owner, Scope, Snapshot
+from ._store import JobStore
 
 __all__ = ["JobService"]
 

@@ -4,7 +4,7 @@ Mounted at ``/api/v1/jobs``::
 
     GET  /status/{job_id}            JobStatusResponse (updated_at = completed_at or now)
     GET  /status/{job_id}/poll       ?timeout=1..300 (else 422)&current_status=<word>
-    GET  /status/{job_id}/stream     data-only SSE (see :mod:`._shape_compileo_stream`)
+    GET  /status/{job_id}/stream     data-only SSE (see :mod:`._compileo_stream`)
     GET  /queue/stats                *_jobs counts, queue health
     POST /cancel/{job_id}            {"message"}; 404 unless pending, scheduled or running
     POST /restart/{job_id}           {"message"}; 404 unless failed or cancelled
@@ -30,14 +30,14 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from asyncjobs._models import JobStatus
+from asyncjobs.server._errors import ApiError
+from asyncjobs.server._json import dumps
+from asyncjobs.server._service import JobService
+from asyncjobs.server._snapshot import Snapshot, utc_now
+from asyncjobs.server._sse import StreamHub
 
-from ._errors import ApiError
-from ._json import dumps
-from ._service import JobService
-from ._shape_base import Handler, Shape, naive_time
-from ._shape_compileo_stream import CompileoStream
-from ._sse import StreamHub
-from ._store import Snapshot, utc_now
+from ._base import Handler, Shape, naive_time
+from ._compileo_stream import CompileoStream
 
 __all__ = ["CompileoShape"]
 
