@@ -9,12 +9,7 @@ import pytest
 from asyncjobs._tuning import TUNING
 
 # Tasks of the server (it runs in the test's event loop) are not the client's.
-_SERVER_MARKERS = (
-    "aiohttp/web_",
-    "asyncjobs/server/",
-    "asyncjobs/testing.py",
-    "asyncjobs/testing/",
-)
+_SERVER_MARKERS = ("aiohttp/web_", "asyncjobs/server/", "asyncjobs/testing/")
 
 
 def client_tasks() -> set[asyncio.Task[object]]:

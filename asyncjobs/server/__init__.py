@@ -24,8 +24,9 @@ from ._errors import ApiError, error_body
 from ._hooks import RecordedRequest, ServerHooks
 from ._runner import SimulatedRunner, Simulation
 from ._service import JobService
+from ._snapshot import EVERYONE, Snapshot, UnknownJobError
 from ._sse import EventStream, StreamHub, encode_event
-from ._store import EVERYONE, JobStore, Snapshot, UnknownJobError
+from ._store import JobStore
 
 __all__ = [
     "API_PREFIX",

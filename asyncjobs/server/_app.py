@@ -17,10 +17,9 @@ from ._hooks import ServerHooks
 from ._native import TRANSPORTS, NativeRoutes
 from ._runner import SimulatedRunner
 from ._service import JobService
-from ._shape_base import Shape, ShapedStore
-from ._shapes import get_shape
 from ._sse import StreamHub
 from ._store import JobStore
+from .shapes import NATIVE_BASE_PATH, Shape, ShapedStore, get_shape
 
 __all__ = [
     "API_PREFIX",
@@ -34,7 +33,7 @@ __all__ = [
     "create_app",
 ]
 
-API_PREFIX = "/api/v1"
+API_PREFIX = NATIVE_BASE_PATH
 """Where the native routes are mounted."""
 
 DEFAULT_MAX_BODY_SIZE = 1_048_576

@@ -19,7 +19,7 @@ from aiohttp import web
 from asyncjobs._converter import format_time
 
 from ._json import dumps
-from ._store import utc_now
+from ._snapshot import utc_now
 
 __all__ = [
     "ApiError",

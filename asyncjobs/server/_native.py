@@ -26,8 +26,8 @@ from ._params import (
     read_submit,
 )
 from ._service import JobService
+from ._snapshot import Owner, Snapshot
 from ._sse import EventStream, StreamHub, native_event
-from ._store import Owner, Snapshot
 
 __all__ = ["TRANSPORTS", "NativeRoutes"]
 

@@ -26,7 +26,8 @@ import attrs
 
 from asyncjobs._models import JobStatus
 
-from ._store import JobStore, UnknownJobError
+from ._snapshot import UnknownJobError
+from ._store import JobStore
 
 __all__ = ["DEFAULT_DURATION", "DEFAULT_STEPS", "SimulatedRunner", "Simulation"]
 

@@ -16,12 +16,14 @@ from asyncjobs._models import JobStatus
 
 from ._errors import ApiError, bad_request, conflict, forbidden, not_found
 from ._runner import SimulatedRunner, Simulation
-from ._store import EVERYONE, JobStore, Owner, Scope, Snapshot
+from ._snapshot import EVERYONE, Owner, Scope, Snapshot
+from ._store import JobStore
 
 __all__ = ["JobService"]
 
 _CANCELLABLE = frozenset({JobStatus.PENDING, JobStatus.RUNNING})
 _RESTARTABLE = frozenset({JobStatus.FAILED, JobStatus.CANCELLED})
+_FINISHED = frozenset(status for status in JobStatus if status.is_terminal)
 
 
 class JobService:
@@ -175,18 +177,27 @@ class JobService:
             self.runner.enqueue(snapshot.job_id, priority)
         return snapshot, True
 
+    def _job_in(
+        self, caller: Owner, job_id: str, allowed: frozenset[JobStatus], rule: str
+    ) -> Snapshot:
+        """The caller's job, when its status allows the operation.
+
+        Raises:
+            ApiError: 404, 403, or 409 naming the job's status and ``rule``.
+        """
+        snapshot = self.job(caller, job_id)
+        status = snapshot.job.status
+        if status not in allowed:
+            raise conflict(f"job {job_id!r} is {status.value}; {rule}")
+        return snapshot
+
     def cancel(self, caller: Owner, job_id: str) -> Snapshot:
         """Cancel a pending or running job.
 
         Raises:
             ApiError: 404, 403, or 409 when the job has already finished.
         """
-        snapshot = self.job(caller, job_id)
-        status = snapshot.job.status
-        if status not in _CANCELLABLE:
-            raise conflict(
-                f"job {job_id!r} is {status.value}; only pending or running jobs can be cancelled"
-            )
+        self._job_in(caller, job_id, _CANCELLABLE, "only pending or running jobs can be cancelled")
         if self.runner is not None:
             self.runner.stop(job_id)
         self.store.append_log(job_id, "cancelled")
@@ -198,12 +209,7 @@ class JobService:
         Raises:
             ApiError: 404, 403, or 409 when the job is not failed or cancelled.
         """
-        snapshot = self.job(caller, job_id)
-        status = snapshot.job.status
-        if status not in _RESTARTABLE:
-            raise conflict(
-                f"job {job_id!r} is {status.value}; only failed or cancelled jobs can be restarted"
-            )
+        self._job_in(caller, job_id, _RESTARTABLE, "only failed or cancelled jobs can be restarted")
         self.store.append_log(job_id, "restarted")
         restarted = self.store.update(
             job_id,
@@ -228,13 +234,9 @@ class JobService:
         Raises:
             ApiError: 404, 403, or 409 when the job has not finished.
         """
-        snapshot = self.job(caller, job_id)
-        status = snapshot.job.status
-        if not status.is_terminal:
-            raise conflict(
-                f"job {job_id!r} is {status.value}; "
-                "only finished jobs can be deleted (cancel it first)"
-            )
+        self._job_in(
+            caller, job_id, _FINISHED, "only finished jobs can be deleted (cancel it first)"
+        )
         return self.store.delete(job_id)
 
     def log(self, caller: Owner, job_id: str) -> list[str]:

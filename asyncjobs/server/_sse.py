@@ -20,7 +20,8 @@ from typing import Final
 
 from aiohttp import web
 
-from ._store import JobStore, Scope, Snapshot
+from ._snapshot import Scope, Snapshot
+from ._store import JobStore
 
 __all__ = ["PING", "SSE_HEADERS", "EventStream", "StreamHub", "encode_event", "native_event"]
 

@@ -1,17 +1,16 @@
-"""The job store: every job, the server-wide version counter, ownership and change fan-out.
+"""The job store: every job, the server-wide version counter, ownership and idempotency keys.
 
 The store knows nothing of HTTP and nothing of any API's shape: route modules (the native
 protocol, or another API's profile) read :class:`Snapshot` objects from it and render them as they
 need. Every change to any job takes the next value of one counter (``version``), so versions order
-all changes. Each change is published synchronously to exactly the subscribers interested in it:
-the subscribers of that job id, the subscribers of all jobs of that job's owner, and the
-subscribers of every job; long-poll waiters are indexed by job id the same way. Nothing here scans
-every subscriber on a change.
+all changes. Each change is published synchronously (by :class:`~._fanout.Fanout`) to exactly the
+subscribers interested in it: the subscribers of that job id, the subscribers of all jobs of that
+job's owner, and the subscribers of every job; long-poll waiters are indexed by job id the same
+way. Nothing here scans every subscriber on a change.
 """
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -21,28 +20,10 @@ import attrs
 
 from asyncjobs._models import Job, JobStatus
 
-from ._snapshot import (
-    EVERYONE,
-    Everyone,
-    Owner,
-    Scope,
-    Snapshot,
-    Subscriber,
-    UnknownJobError,
-    utc_now,
-)
+from ._fanout import Fanout
+from ._snapshot import EVERYONE, Owner, Scope, Snapshot, Subscriber, UnknownJobError, utc_now
 
-__all__ = [
-    "EVERYONE",
-    "Everyone",
-    "JobStore",
-    "Owner",
-    "Scope",
-    "Snapshot",
-    "Subscriber",
-    "UnknownJobError",
-    "utc_now",
-]
+__all__ = ["JobStore"]
 
 # The fields a change may set; the store itself sets updated_at and version.
 _CHANGEABLE: Final = frozenset(
@@ -83,10 +64,7 @@ class JobStore:
         self._seq = 0
         self._jobs: dict[str, _Record] = {}
         self._idempotency: dict[tuple[Owner, str], str] = {}
-        self._by_job: dict[str, set[Subscriber]] = {}
-        self._by_owner: dict[Scope, set[Subscriber]] = {}
-        self._subscriptions: dict[Subscriber, tuple[tuple[str, ...], Scope | None]] = {}
-        self._waiters: dict[str, set[asyncio.Future[Snapshot | None]]] = {}
+        self._fanout = Fanout()
         self._closed = False
 
     # -- reading -------------------------------------------------------------------------------
@@ -231,7 +209,7 @@ class JobStore:
         self._jobs[job_id] = _Record(snapshot, self._seq, idempotency_key=idempotency_key)
         if idempotency_key is not None:
             self._idempotency[(owner, idempotency_key)] = job_id
-        self._publish(snapshot)
+        self._fanout.publish(snapshot)
         return snapshot
 
     def update(self, job_id: str, **changes: Any) -> Snapshot:
@@ -268,7 +246,7 @@ class JobStore:
         job = attrs.evolve(old, **changes, updated_at=now, version=self._version)
         snapshot = Snapshot(job, record.snapshot.owner)
         record.snapshot = snapshot
-        self._publish(snapshot)
+        self._fanout.publish(snapshot)
         return snapshot
 
     def append_log(self, job_id: str, line: str) -> None:
@@ -293,32 +271,10 @@ class JobStore:
         snapshot = record.snapshot
         if record.idempotency_key is not None:
             self._idempotency.pop((snapshot.owner, record.idempotency_key), None)
-        subscribers: list[Subscriber] = [*self._by_job.get(job_id, ())]
-        subscribers += self._by_owner.get(snapshot.owner, ())
-        subscribers += self._by_owner.get(EVERYONE, ())
-        for subscriber in subscribers:
-            subscriber.job_deleted(job_id)
-        self._wake(job_id, None)
+        self._fanout.deleted(snapshot)
         return snapshot
 
     # -- change fan-out ------------------------------------------------------------------------
-
-    def _publish(self, snapshot: Snapshot) -> None:
-        job_id = snapshot.job.id
-        subscribers = self._by_job.get(job_id)
-        if subscribers:
-            for subscriber in tuple(subscribers):
-                subscriber.deliver(snapshot)
-        subscribers = self._by_owner.get(snapshot.owner)
-        if subscribers:
-            for subscriber in tuple(subscribers):
-                subscriber.deliver(snapshot)
-        subscribers = self._by_owner.get(EVERYONE)
-        if subscribers:
-            for subscriber in tuple(subscribers):
-                subscriber.deliver(snapshot)
-        if job_id in self._waiters:
-            self._wake(job_id, snapshot)
 
     def subscribe(
         self,
@@ -338,38 +294,16 @@ class JobStore:
         Raises:
             ValueError: ``subscriber`` is already subscribed.
         """
-        if subscriber in self._subscriptions:
-            raise ValueError("already subscribed; unsubscribe first")
-        ids = tuple(job_ids)
-        for job_id in ids:
-            self._by_job.setdefault(job_id, set()).add(subscriber)
-        if scope is not None:
-            self._by_owner.setdefault(scope, set()).add(subscriber)
-        self._subscriptions[subscriber] = (ids, scope)
+        self._fanout.subscribe(subscriber, job_ids=job_ids, scope=scope)
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         """Stop publishing to ``subscriber`` (idempotent)."""
-        entry = self._subscriptions.pop(subscriber, None)
-        if entry is None:
-            return
-        ids, scope = entry
-        for job_id in ids:
-            subscribers = self._by_job.get(job_id)
-            if subscribers is not None:
-                subscribers.discard(subscriber)
-                if not subscribers:
-                    del self._by_job[job_id]
-        if scope is not None:
-            subscribers = self._by_owner.get(scope)
-            if subscribers is not None:
-                subscribers.discard(subscriber)
-                if not subscribers:
-                    del self._by_owner[scope]
+        self._fanout.unsubscribe(subscriber)
 
     @property
     def subscriber_count(self) -> int:
         """How many subscribers are registered."""
-        return len(self._subscriptions)
+        return self._fanout.subscriber_count
 
     # -- long polls ----------------------------------------------------------------------------
 
@@ -386,33 +320,17 @@ class JobStore:
             return None
         if record.snapshot.version > after or self._closed:
             return record.snapshot
-        future: asyncio.Future[Snapshot | None] = asyncio.get_running_loop().create_future()
-        waiters = self._waiters.setdefault(job_id, set())
-        waiters.add(future)
         try:
-            async with asyncio.timeout(seconds):
-                return await future
+            return await self._fanout.wait(job_id, seconds)
         except TimeoutError:
             return self.get(job_id)
-        finally:
-            waiters.discard(future)
-            if not waiters and self._waiters.get(job_id) is waiters:
-                del self._waiters[job_id]
 
     @property
     def waiter_count(self) -> int:
         """How many long polls are waiting."""
-        return sum(len(waiters) for waiters in self._waiters.values())
-
-    def _wake(self, job_id: str, snapshot: Snapshot | None) -> None:
-        waiters = self._waiters.pop(job_id, None)
-        if waiters:
-            for future in waiters:
-                if not future.done():
-                    future.set_result(snapshot)
+        return self._fanout.waiter_count
 
     def close(self) -> None:
         """Answer every waiting long poll now (with the job's current version); idempotent."""
         self._closed = True
-        for job_id in list(self._waiters):
-            self._wake(job_id, self.get(job_id))
+        self._fanout.wake_all(self.get)

@@ -26,12 +26,12 @@ from aiohttp import web
 
 from asyncjobs._converter import format_time
 from asyncjobs._models import JobStatus
+from asyncjobs.server._errors import ApiError
+from asyncjobs.server._json import dumps
+from asyncjobs.server._params import query_ids
+from asyncjobs.server._snapshot import Owner, Snapshot
 
-from ._errors import ApiError
-from ._json import dumps
-from ._params import query_ids
-from ._shape_base import Shape
-from ._store import Owner, Snapshot
+from ._base import Shape
 
 __all__ = ["MammothShape"]
 

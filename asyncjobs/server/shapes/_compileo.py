@@ -4,7 +4,7 @@ Mounted at ``/api/v1/jobs``::
 
     GET  /status/{job_id}            JobStatusResponse (updated_at = completed_at or now)
     GET  /status/{job_id}/poll       ?timeout=1..300 (else 422)&current_status=<word>
-    GET  /status/{job_id}/stream     data-only SSE (see :mod:`._shape_compileo_stream`)
+    GET  /status/{job_id}/stream     data-only SSE (see :mod:`._compileo_stream`)
     GET  /queue/stats                *_jobs counts, queue health
     POST /cancel/{job_id}            {"message"}; 404 unless pending, scheduled or running
     POST /restart/{job_id}           {"message"}; 404 unless failed or cancelled
@@ -24,20 +24,20 @@ import collections
 import json
 import math
 import time
-from collections.abc import Collection, Hashable, Mapping
+from collections.abc import Callable, Collection, Hashable, Mapping
 from typing import Any, ClassVar
 
 from aiohttp import web
 
 from asyncjobs._models import JobStatus
+from asyncjobs.server._errors import ApiError
+from asyncjobs.server._json import dumps
+from asyncjobs.server._service import JobService
+from asyncjobs.server._snapshot import Owner, Snapshot, utc_now
+from asyncjobs.server._sse import StreamHub
 
-from ._errors import ApiError
-from ._json import dumps
-from ._service import JobService
-from ._shape_base import Handler, Shape, naive_time
-from ._shape_compileo_stream import CompileoStream
-from ._sse import StreamHub
-from ._store import Snapshot, utc_now
+from ._base import Handler, Shape, naive_time
+from ._compileo_stream import CompileoStream
 
 __all__ = ["CompileoShape"]
 
@@ -269,27 +269,31 @@ class CompileoShape(Shape):
 
     async def cancel(self, request: web.Request) -> web.Response:
         """``POST /cancel/{job_id}``."""
-        snapshot = self._job(request)
-        job_id = snapshot.job_id
-        try:
-            self.service.cancel(snapshot.owner, job_id)
-        except ApiError as exc:
-            if exc.status != 409:
-                raise
-            raise ApiError(404, f"Job {job_id} not found or cannot be cancelled") from None
-        return _message(f"Job {job_id} cancelled successfully")
+        return self._act(request, self.service.cancel, done="cancelled")
 
     async def restart(self, request: web.Request) -> web.Response:
         """``POST /restart/{job_id}``."""
+        return self._act(request, self.service.restart, done="restarted")
+
+    def _act(
+        self, request: web.Request, operation: Callable[[Owner, str], object], *, done: str
+    ) -> web.Response:
+        """Run ``operation`` on the request's job; the API answers a state conflict with 404.
+
+        Args:
+            request: The request naming the job.
+            operation: The service's operation (cancel, restart).
+            done: Its past participle, as the API's messages say it (``"cancelled"``).
+        """
         snapshot = self._job(request)
         job_id = snapshot.job_id
         try:
-            self.service.restart(snapshot.owner, job_id)
+            operation(snapshot.owner, job_id)
         except ApiError as exc:
             if exc.status != 409:
                 raise
-            raise ApiError(404, f"Job {job_id} not found or cannot be restarted") from None
-        return _message(f"Job {job_id} restarted successfully")
+            raise ApiError(404, f"Job {job_id} not found or cannot be {done}") from None
+        return _message(f"Job {job_id} {done} successfully")
 
 
 def _message(text: str) -> web.Response:

@@ -1,4 +1,4 @@
-"""The compileo API's job stream, quirks included (used by :mod:`._shape_compileo`).
+"""The compileo API's job stream, quirks included (used by :mod:`._compileo`).
 
 What the real stream does, and this one too:
 
@@ -11,8 +11,8 @@ What the real stream does, and this one too:
   the stream opens gets its snapshot and then a stream that never ends;
 - an unknown or deleted job gets ``data: {"error": "Job <id> not found"}`` (with status 200).
 
-It is an :class:`~._sse.EventStream` so that the server's stream hooks (cut, stall, counts)
-apply to it.
+It is an :class:`~asyncjobs.server.EventStream` so that the server's stream hooks (cut, stall,
+counts) apply to it.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from collections.abc import Callable, Hashable
 
 from aiohttp import web
 
-from ._sse import EventStream, StreamHub
-from ._store import JobStore, Snapshot
+from asyncjobs.server._snapshot import Snapshot
+from asyncjobs.server._sse import EventStream, StreamHub
+from asyncjobs.server._store import JobStore
 
 __all__ = ["CompileoStream"]
 

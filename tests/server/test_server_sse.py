@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -69,18 +68,6 @@ async def rest(response: aiohttp.ClientResponse) -> list[Block]:
     while (block := await next_event(response)) is not None:
         events.append(block)
     return events
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[JobServer]:
-    async with JobServer(heartbeat=5) as server:
-        yield server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 # -- per-job streams -----------------------------------------------------------------------------

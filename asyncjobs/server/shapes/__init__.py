@@ -1,7 +1,9 @@
-"""The registry of API shapes the reference server can serve besides the native protocol.
+"""The API shapes the reference server can serve besides the native protocol, and their registry.
 
-Each name is a built-in client profile's name; ``create_app(profile=...)`` and
-``JobServer(profile=...)`` take it.
+Each shape serves one built-in client profile's real routes on the shared job store: one module
+per API (``_compileo`` with its stream in ``_compileo_stream``, ``_dataiku``, ``_fiddler``,
+``_job_management``, ``_mammoth``) on the base in ``_base``. Each name is a built-in client
+profile's name; ``create_app(profile=...)`` and ``JobServer(profile=...)`` take it.
 """
 
 from __future__ import annotations
@@ -9,14 +11,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._shape_base import Shape
-from ._shape_compileo import CompileoShape
-from ._shape_dataiku import DataikuShape
-from ._shape_fiddler import FiddlerShape
-from ._shape_job_management import JobManagementShape
-from ._shape_mammoth import MammothShape
+from ._base import Handler, Shape, ShapedStore, naive_time
+from ._compileo import CompileoShape
+from ._dataiku import DataikuShape
+from ._fiddler import FiddlerShape
+from ._job_management import JobManagementShape
+from ._mammoth import MammothShape
 
-__all__ = ["NATIVE_BASE_PATH", "SHAPES", "base_path_for", "get_shape"]
+__all__ = [
+    "NATIVE_BASE_PATH",
+    "SHAPES",
+    "Handler",
+    "Shape",
+    "ShapedStore",
+    "base_path_for",
+    "get_shape",
+    "naive_time",
+]
 
 NATIVE_BASE_PATH = "/api/v1"
 """Where the native routes are mounted."""

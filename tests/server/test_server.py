@@ -6,7 +6,6 @@ import asyncio
 import io
 import re
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,18 +18,6 @@ from asyncjobs.testing import JobServer
 pytestmark = pytest.mark.anyio
 
 RFC3339_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[JobServer]:
-    async with JobServer(heartbeat=0.2) as server:
-        yield server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def call(

@@ -32,12 +32,12 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from asyncjobs._models import JobStatus
+from asyncjobs.server._errors import ApiError
+from asyncjobs.server._json import dumps
+from asyncjobs.server._params import read_json_object
+from asyncjobs.server._snapshot import Owner, Snapshot, utc_now
 
-from ._errors import ApiError
-from ._json import dumps
-from ._params import read_json_object
-from ._shape_base import Shape
-from ._store import Owner, Snapshot, utc_now
+from ._base import Shape
 
 __all__ = ["DataikuShape"]
 

@@ -31,13 +31,13 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from asyncjobs._models import JobStatus
+from asyncjobs.server._errors import ApiError
+from asyncjobs.server._json import dumps
+from asyncjobs.server._service import JobService
+from asyncjobs.server._snapshot import EVERYONE, Owner, Snapshot, utc_now
+from asyncjobs.server._sse import StreamHub
 
-from ._errors import ApiError
-from ._json import dumps
-from ._service import JobService
-from ._shape_base import Shape, naive_time
-from ._sse import StreamHub
-from ._store import EVERYONE, Owner, Snapshot, utc_now
+from ._base import Shape, naive_time
 
 __all__ = ["JobManagementShape"]
 

@@ -2,9 +2,9 @@
 
 A shape (one per built-in profile but ``native``) mounts that API's real routes under its own base
 path, authenticates callers the API's way, renders each job version the API's way (memoised per
-version on the :class:`~._store.Snapshot`), and renders every error with the API's error body
-(unknown routes under its base path included). The job rules (ownership, states, the simulated
-runner) stay in :class:`~._service.JobService`.
+version on the :class:`~asyncjobs.server.Snapshot`), and renders every error with the API's error
+body (unknown routes under its base path included). The job rules (ownership, states, the
+simulated runner) stay in :class:`~asyncjobs.server.JobService`.
 
 Words an API has beyond the five statuses (``scheduled``, ``retrying``, ``RETRY``, ``error``,
 ``NOT_STARTED``) are set with :meth:`Shape.set_status`, a test hook reachable as
@@ -21,11 +21,11 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from asyncjobs._models import JobStatus
-
-from ._errors import ApiError
-from ._service import JobService
-from ._sse import StreamHub
-from ._store import EVERYONE, JobStore, Owner, Snapshot, UnknownJobError
+from asyncjobs.server._errors import ApiError
+from asyncjobs.server._service import JobService
+from asyncjobs.server._snapshot import EVERYONE, Owner, Snapshot, UnknownJobError
+from asyncjobs.server._sse import StreamHub
+from asyncjobs.server._store import JobStore
 
 __all__ = ["Handler", "Shape", "ShapedStore", "naive_time"]
 

@@ -1,0 +1,36 @@
+"""Test your code against a real job server on loopback instead of mocks.
+
+:class:`JobServer` runs the reference server (:mod:`asyncjobs.server`) on 127.0.0.1 and a free
+port, like :class:`aiohttp.test_utils.TestServer`, and lets a test drive job states and the
+network directly::
+
+    from asyncjobs.testing import JobServer
+
+    async with JobServer() as server:
+        job = server.create_job(name="export")
+        ...                                   # point your code at server.url
+        server.update_job(job.id, status="running", progress=40, message="step 2")
+        server.update_job(job.id, status="completed", result={"rows": 10})
+
+Changes made with :meth:`~JobServer.create_job` and :meth:`~JobServer.update_job` reach SSE
+streams and long polls at once, exactly like changes made through the API.
+
+Test hooks (all synchronous, usable between awaits of the test):
+
+- what arrived: :attr:`~JobServer.requests`, :meth:`~JobServer.request_count`;
+- connections: :attr:`~JobServer.connections_opened`, :attr:`~JobServer.open_connections`,
+  :attr:`~JobServer.open_streams`;
+- faults: :meth:`~JobServer.fail_next` (answer with an error status instead),
+  :meth:`~JobServer.drop_next` (close the connection without an answer, optionally after
+  handling the request), :meth:`~JobServer.cut_streams` and :meth:`~JobServer.cut_streams_after`
+  (close SSE connections mid-stream), :meth:`~JobServer.stall_streams` /
+  :meth:`~JobServer.resume_streams` (streams go silent without closing),
+  :meth:`~JobServer.set_heartbeat`;
+- waiting: :meth:`~JobServer.wait_until` polls a condition (e.g. "one stream is open").
+"""
+
+from asyncjobs.server import RecordedRequest, UnknownJobError
+
+from ._server import JobServer
+
+__all__ = ["JobServer", "RecordedRequest", "UnknownJobError"]
