@@ -387,8 +387,9 @@ def _check_versions(report: dict[str, Any]) -> dict[str, int]:
         else:
             first = seen[0]
             gaps += sum(1 for v in due if v > first and v not in seen)
-            # Made after the call but older than the first state: missed while starting.
-            missed_starting += sum(1 for v in due if v < first and v != current)
+            # Due (the state at the call, or made after it) but older than the first state the
+            # watch yielded: missed while the watch was starting.
+            missed_starting += sum(1 for v in due if v < first)
             stale += sum(1 for v in set(seen) if v not in due)
         if not ended:
             unfinished += 1
