@@ -64,3 +64,66 @@ def chunked(data: bytes, size: int = CHUNK_SIZE) -> Iterator[bytes]:
     view = memoryview(data)
     for start in range(0, len(data), size):
         yield bytes(view[start : start + size])
+
+
+# --- many jobs, each with many versions: the multiplexed stream of bench_stream.py ---------------
+
+DEFAULT_STREAM_JOBS = 1_000
+
+
+def job_state(job: int, step: int, steps: int, version: int) -> dict[str, Any]:
+    """Job ``job`` at step ``step`` of ``steps`` (0: pending, the last: completed), as the
+    native protocol sends it (every field, ~300 bytes once encoded)."""
+    last = steps - 1
+    status = "pending" if step == 0 else "completed" if step == last else "running"
+    return {
+        "id": f"job-{job:06d}",
+        "name": f"render-{job % 997}",
+        "status": status,
+        "progress": None if step == 0 else round(100 * step / last, 1),
+        "message": None if step == 0 else f"step {step}/{last}",
+        "result": {"frames": 240, "bytes": 1_000_000 + job} if status == "completed" else None,
+        "error": None,
+        "priority": 1 + job % 4,
+        "config": {"steps": last},
+        "created_at": _time(job),
+        "updated_at": _time(job + step),
+        "started_at": None if step == 0 else _time(job + 1),
+        "completed_at": _time(job + step) if status == "completed" else None,
+        "version": version,
+    }
+
+
+def make_jobs_stream(
+    jobs: int = DEFAULT_STREAM_JOBS, events: int = DEFAULT_EVENTS
+) -> tuple[bytes, list[int], list[dict[str, Any]]]:
+    """A multiplexed stream of ``jobs`` jobs, ``events // jobs`` versions each, as the native
+    ``/events?ids=`` route sends it: every job's snapshot first (its pending state), then every
+    later change in version order (the jobs advance in turn), each job's last one terminal.
+
+    Returns:
+        The stream's bytes, the offset where each event starts (event ``i`` has version
+        ``i + 1``: resuming after version ``v`` starts at ``offsets[v]``), and the snapshots
+        (what ``GET /jobs?ids=`` answers before the stream opens).
+    """
+    steps = events // jobs
+    if steps < 2 or steps * jobs != events:
+        raise ValueError(f"{events} events for {jobs} jobs: need a multiple, 2 or more each")
+    parts: list[bytes] = []
+    offsets: list[int] = []
+    snapshots: list[dict[str, Any]] = []
+    size = 0
+    version = 0
+    for step in range(steps):
+        for job in range(jobs):
+            version += 1
+            payload = job_state(job, step, steps, version)
+            if step == 0:
+                snapshots.append(payload)
+            data = json.dumps(payload, separators=(",", ":"))
+            part = f"id: {version}\nevent: job\ndata: {data}\n\n".encode()
+            offsets.append(size)
+            size += len(part)
+            parts.append(part)
+    offsets.append(size)
+    return b"".join(parts), offsets, snapshots
