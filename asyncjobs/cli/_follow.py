@@ -61,7 +61,8 @@ async def watch(client: Client, args: argparse.Namespace) -> int:
 
 
 def _wait_label(job: Job) -> str:
-    return f"{job.id} {job.name}" if job.name else job.id
+    # The name first: a bar's label is cut to fit, and the name is what a person reads.
+    return f"{job.name} {job.id}" if job.name else job.id
 
 
 async def wait(client: Client, args: argparse.Namespace) -> int:
