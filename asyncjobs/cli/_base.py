@@ -261,7 +261,7 @@ def command(body: Body) -> Callable[[argparse.Namespace], int]:
 
         async def main() -> int:
             async with settings.open_client() as client:
-                args.settings = settings
+                args.settings = settings  # for commands that check the base URL themselves
                 try:
                     return await body(client, args)
                 except APIError as exc:
