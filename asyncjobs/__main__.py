@@ -1,8 +1,8 @@
-"""``python -m asyncjobs``: the command line (see :mod:`asyncjobs._cli`)."""
+"""``python -m asyncjobs``: the command line (see :mod:`asyncjobs.cli`)."""
 
 import sys
 
-from asyncjobs._cli import main
+from asyncjobs.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

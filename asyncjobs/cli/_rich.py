@@ -1,7 +1,7 @@
 """Live progress bars and summary tables drawn with rich (the ``cli`` extra).
 
-Imported only when rich is installed and the output is a terminal (or forced); the rest of the
-command line works without it.
+Importing this module raises ImportError when rich is not installed: :mod:`._views` imports it
+in a ``try`` and falls back to the plain views of :mod:`._plain`.
 """
 
 from __future__ import annotations
@@ -18,13 +18,9 @@ from rich.spinner import Spinner
 from rich.table import Column, Table
 from rich.text import Text
 
-from ._cli_render import (
-    STATUS_ICONS,
-    format_seconds,
-    job_duration,
-    job_outcome,
-)
-from ._models import Job, JobStatus
+from asyncjobs import Job, JobStatus
+
+from ._format import STATUS_ICONS, Tally, format_seconds, job_duration, job_outcome
 
 __all__ = ["RichView", "make_console", "print_rich_summary", "status_text"]
 
@@ -132,6 +128,38 @@ class _ElapsedColumn(ProgressColumn):
         return Text(format_seconds(job_duration(job)), style="grey62")
 
 
+def _header(title: str, subtitle: str | None) -> Text:
+    """The title (its part before the first " · " highlighted), then the subtitle, dimmed."""
+    brand, sep, rest = title.partition(" · ")
+    text = Text()
+    text.append(brand, style="bold magenta")
+    text.append(sep + rest, style="bold")
+    if subtitle:
+        text.append(f"\n{subtitle}", style="grey62")
+    text.append("\n")
+    return text
+
+
+_TALLY_ORDER = (
+    JobStatus.RUNNING,
+    JobStatus.PENDING,
+    JobStatus.COMPLETED,
+    JobStatus.FAILED,
+    JobStatus.CANCELLED,
+)
+
+
+def _footer(tally: Tally) -> Text:
+    """Jobs by status, each in its colour, then the note."""
+    text = Text("\n")
+    for status in _TALLY_ORDER:
+        text.append(f"{tally.counts.get(status, 0)} {status.value}", style=STATUS_STYLES[status])
+        text.append("  ")
+    if tally.note:
+        text.append(f"\n{tally.note}", style="grey62")
+    return text
+
+
 class _JobProgress(Progress):
     """A Progress with an optional header above the bars and a live footer below them."""
 
@@ -139,19 +167,19 @@ class _JobProgress(Progress):
         self,
         *columns: ProgressColumn,
         header: RenderableType | None,
-        footer: Callable[[], RenderableType] | None,
+        tally: Callable[[], Tally] | None,
         **kwargs: Any,
     ) -> None:
         self._header = header
-        self._footer = footer
+        self._tally = tally
         super().__init__(*columns, **kwargs)
 
     def get_renderables(self) -> Iterable[RenderableType]:
         if self._header is not None:
             yield self._header
         yield self.make_tasks_table(self.tasks)
-        if self._footer is not None:
-            yield self._footer()
+        if self._tally is not None:
+            yield _footer(self._tally())
 
 
 class RichView:
@@ -160,8 +188,9 @@ class RichView:
     Args:
         force_terminal: Draw as on a terminal even when stdout is not one.
         label: The name shown for a job (its name, else its id, by default).
-        header: Drawn above the bars.
-        footer: Called at each refresh; what it returns is drawn below the bars.
+        title: Drawn above the bars (its part before the first " · " highlighted).
+        subtitle: Drawn below the title, dimmed.
+        tally: Called at each refresh; its counts and note are drawn below the bars.
         console: The console to draw on (stdout by default).
     """
 
@@ -170,8 +199,9 @@ class RichView:
         *,
         force_terminal: bool = False,
         label: Callable[[Job], str] | None = None,
-        header: RenderableType | None = None,
-        footer: Callable[[], RenderableType] | None = None,
+        title: str | None = None,
+        subtitle: str | None = None,
+        tally: Callable[[], Tally] | None = None,
         console: Console | None = None,
     ) -> None:
         self.console = console or make_console(force_terminal=force_terminal)
@@ -185,8 +215,8 @@ class RichView:
             _PercentColumn(),
             _ElapsedColumn(),
             _StatusColumn(),
-            header=header,
-            footer=footer,
+            header=None if title is None else _header(title, subtitle),
+            tally=tally,
             console=self.console,
             refresh_per_second=12,
             redirect_stdout=False,

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from asyncjobs._cli_demo import plan_batch
+from _cli_runner import Run, cli_sync
+
+from asyncjobs.cli._demo import plan_batch
 
 # Small and fast: 4 jobs on 2 workers, 4x speed (about 3 s).
 FAST = ["--jobs", "4", "--speed", "4"]
 
 
-def run_demo(*args: str, pythonpath: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCJOBS_")}
-    env.update({"COLUMNS": "120", "PYTHONUNBUFFERED": "1"})
-    if pythonpath:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, env.get("PYTHONPATH")]))
-    return subprocess.run(
-        [sys.executable, "-m", "asyncjobs", "demo", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
+def run_demo(*args: str, pythonpath: Path | None = None) -> Run:
+    return cli_sync("demo", *args, pythonpath=pythonpath)
 
 
 def assert_summary(out: str, names: list[str]) -> None:
@@ -58,49 +46,47 @@ def test_plan_is_seeded_and_mixed() -> None:
 def test_plain_demo_prints_a_line_per_update_and_a_summary() -> None:
     """--plain: a title, lines of updates, a summary table and the totals line; exit 0."""
     run = run_demo(*FAST, "--plain")
-    assert run.returncode == 0, run.stderr
-    assert run.stderr == ""
-    assert "\x1b[" not in run.stdout
+    assert run.code == 0, run.err
+    assert run.err == ""
+    assert "\x1b[" not in run.out
     names = [job.name for job in plan_batch(4, seed=7)]
-    first, second = run.stdout.splitlines()[:2]
+    first, second = run.out.splitlines()[:2]
     assert first == "asyncjobs demo · 4 jobs on 2 workers · seed 7"
     assert second.startswith("embedded server http://127.0.0.1:")
-    updates = run.stdout[: run.stdout.index("Summary")]
+    updates = run.out[: run.out.index("Summary")]
     assert "step 1/" in updates and "running" in updates
-    assert_summary(run.stdout, names)
+    assert_summary(run.out, names)
 
 
 def test_demo_without_a_terminal_falls_back_to_plain() -> None:
     """stdout is a pipe here, so the demo prints plain lines without being told."""
     run = run_demo("--jobs", "2", "--speed", "8", "--seed", "3")
-    assert run.returncode == 0, run.stderr
-    assert "\x1b[" not in run.stdout
-    assert "Summary" in run.stdout
+    assert run.code == 0, run.err
+    assert "\x1b[" not in run.out
+    assert "Summary" in run.out
 
 
 def test_rich_demo_draws_live_bars() -> None:
     """--force-terminal: rich draws live bars (cursor control, colours) and a summary table."""
     run = run_demo(*FAST, "--force-terminal")
-    assert run.returncode == 0, run.stderr
-    assert "\x1b[?25l" in run.stdout  # the cursor hidden while the bars are live
-    assert "━" in run.stdout  # bars
-    assert "updates over" in run.stdout  # the live footer
+    assert run.code == 0, run.err
+    assert "\x1b[?25l" in run.out  # the cursor hidden while the bars are live
+    assert "━" in run.out  # bars
+    assert "updates over" in run.out  # the live footer
     names = [job.name for job in plan_batch(4, seed=7)]
-    assert_summary(run.stdout, names)
+    assert_summary(run.out, names)
 
 
-def test_demo_without_rich_falls_back_to_plain(tmp_path: Path) -> None:
+def test_demo_without_rich_falls_back_to_plain(without_rich: Path) -> None:
     """Without the cli extra (rich cannot be imported), even --force-terminal prints plain lines."""
-    (tmp_path / "rich").mkdir()
-    (tmp_path / "rich" / "__init__.py").write_text("raise ImportError('rich is not installed')\n")
-    run = run_demo("--jobs", "2", "--speed", "8", "--force-terminal", pythonpath=str(tmp_path))
-    assert run.returncode == 0, run.stderr
-    assert "\x1b[" not in run.stdout
-    assert "Summary" in run.stdout and "RESULT / ERROR" in run.stdout
+    run = run_demo("--jobs", "2", "--speed", "8", "--force-terminal", pythonpath=without_rich)
+    assert run.code == 0, run.err
+    assert "\x1b[" not in run.out
+    assert "Summary" in run.out and "RESULT / ERROR" in run.out
 
 
 def test_bad_options_exit_2() -> None:
     """--jobs out of range: one line on stderr, exit status 2."""
     run = run_demo("--jobs", "0")
-    assert run.returncode == 2
-    assert run.stderr.strip() == "asyncjobs: error: --jobs must be 1..500, got 0"
+    assert run.code == 2
+    assert run.err.strip() == "asyncjobs: error: --jobs must be 1..500, got 0"

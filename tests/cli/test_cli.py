@@ -4,74 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import socket
 import sys
-from collections.abc import AsyncIterator
 
-import attrs
 import pytest
+from _cli_runner import Run, cli, start
 
 from asyncjobs.testing import JobServer
 
 pytestmark = pytest.mark.anyio
-
-
-@attrs.frozen
-class Run:
-    code: int
-    out: str
-    err: str
-
-    def json_lines(self) -> list[dict[str, object]]:
-        return [json.loads(line) for line in self.out.splitlines()]
-
-
-def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCJOBS_")}
-    env.update({"COLUMNS": "120", "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"})
-    env.update(extra or {})
-    return env
-
-
-async def cli(*args: str, env: dict[str, str] | None = None) -> Run:
-    """Run ``python -m asyncjobs ARGS`` and collect its exit status and output."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "asyncjobs",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=_env(env),
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 30)
-    assert proc.returncode is not None
-    return Run(proc.returncode, out.decode(), err.decode())
-
-
-def assert_one_error_line(run: Run, *fragments: str) -> None:
-    """A failure is one line on stderr, never a traceback."""
-    assert "Traceback" not in run.err
-    lines = run.err.strip().splitlines()
-    assert len(lines) == 1, run.err
-    assert lines[0].startswith("asyncjobs: ")
-    for fragment in fragments:
-        assert fragment in lines[0]
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[JobServer]:
-    async with JobServer(auto_run=True) as server:
-        yield server
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 # -- submit, get, list, stats -------------------------------------------------------------------
@@ -154,7 +95,7 @@ async def test_url_and_token_come_from_the_environment() -> None:
 
 
 async def test_submit_wait_exit_status_follows_the_outcome(server: JobServer) -> None:
-    """submit --wait: 0 for a completed job, 1 for a failed one."""
+    """submit --wait: 0 for a completed job, 3 for a failed one."""
     ok, bad = await asyncio.gather(
         cli("submit", "ok", "--config", '{"duration": 0.2, "steps": 2, "result": 5}', "--wait",
             "--url", server.url),
@@ -163,12 +104,12 @@ async def test_submit_wait_exit_status_follows_the_outcome(server: JobServer) ->
     )  # fmt: skip
     assert ok.code == 0, ok.err
     assert "completed" in ok.out and "5" in ok.out.splitlines()[-1]
-    assert bad.code == 1
+    assert bad.code == 3
     assert "failed" in bad.out and "boom" in bad.out
 
 
 async def test_watch_prints_each_update_and_exits_per_outcome(server: JobServer) -> None:
-    """watch (plain: stdout is a pipe) prints a line per change; exit status 0/1/2."""
+    """watch (plain: stdout is a pipe) prints a line per change; exit status 0/3/4."""
     done = server.create_job("done-job")
     failed = server.create_job("failed-job")
     cancelled = server.create_job("cancelled-job")
@@ -188,19 +129,19 @@ async def test_watch_prints_each_update_and_exits_per_outcome(server: JobServer)
         drive(),
     )
     ran_done, ran_failed, ran_cancelled = runs[:3]
-    assert [ran_done.code, ran_failed.code, ran_cancelled.code] == [0, 1, 2]
+    assert [ran_done.code, ran_failed.code, ran_cancelled.code] == [0, 3, 4]
     lines = ran_done.out.splitlines()
     assert "pending" in lines[0] and "half way" in lines[1] and "completed" in lines[-1]
     assert '{"rows": 3}' in lines[-1]
     assert "no space left" in ran_failed.out
 
 
-async def test_watch_timeout_exits_3(server: JobServer) -> None:
-    """watch --timeout on a job that does not end: exit status 3 and one line saying so."""
+async def test_watch_timeout_exits_5(server: JobServer) -> None:
+    """watch --timeout on a job that does not end: exit status 5 and one line saying so."""
     job = server.create_job("stuck", status="running", progress=10)
     run = await cli("watch", job.id, "--timeout", "0.5", "--url", server.url)
-    assert run.code == 3
-    assert_one_error_line(run, "timed out", job.id, "running")
+    assert run.code == 5
+    run.error_line("timed out", job.id, "running")
 
 
 async def test_watch_json_and_rich_bar(server: JobServer) -> None:
@@ -216,49 +157,50 @@ async def test_watch_json_and_rich_bar(server: JobServer) -> None:
 
 
 async def test_wait_prints_jobs_as_they_end_and_exits_with_the_worst(server: JobServer) -> None:
-    """wait ID...: one line per job in the order they end; exit status of the worst outcome."""
+    """wait ID... (plain): a line per change, the ends in the order they come; the worst status."""
     fast = server.create_job("fast", status="running")
     slow = server.create_job("slow", status="running")
 
     async def drive() -> None:
         await server.wait_until(lambda: server.open_streams == 1, timeout=10)
         server.update_job(fast.id, status="failed", error="bad input")
-        await asyncio.sleep(0.1)
-        server.update_job(slow.id, status="completed", result="ok")
+        server.update_job(slow.id, status="completed", result="ok")  # the stream keeps the order
 
     run, _ = await asyncio.gather(cli("wait", slow.id, fast.id, "--url", server.url), drive())
-    assert run.code == 1
+    assert run.code == 3
     lines = run.out.splitlines()
-    assert lines[0].startswith(fast.id) and "bad input" in lines[0]
-    assert lines[1].startswith(slow.id) and "completed" in lines[1]
+    assert [line.split()[1:3] for line in lines[:2]] == [["slow", slow.id], ["fast", fast.id]]
+    ends = [line for line in lines if "failed" in line or "completed" in line]
+    assert fast.id in ends[0] and "bad input" in ends[0]
+    assert slow.id in ends[1] and ends[1].endswith("completed    -  ok")
 
 
 async def test_wait_json_and_timeout(server: JobServer) -> None:
-    """wait --json prints final jobs as JSON; a timeout exits 3 naming the unfinished ids."""
+    """wait --json prints final jobs as JSON; a timeout exits 5 naming the unfinished ids."""
     done = server.create_job("done", status="completed")
     stuck = server.create_job("stuck", status="running")
     ok = await cli("wait", done.id, "--json", "--url", server.url)
     assert ok.code == 0 and ok.json_lines()[0]["id"] == done.id
     late = await cli("wait", done.id, stuck.id, "--timeout", "0.5", "--url", server.url)
-    assert late.code == 3
+    assert late.code == 5
     assert done.id in late.out
-    assert_one_error_line(late, "timed out", "1 of 2", stuck.id)
+    late.error_line("timed out", "1 of 2", stuck.id)
 
 
 # -- cancel --------------------------------------------------------------------------------------
 
 
 async def test_cancel_cancels_and_reports_each_refusal(server: JobServer) -> None:
-    """cancel ID...: cancels what it can; a finished job is one error line, exit status 4."""
+    """cancel ID...: cancels what it can; a finished job is one error line, exit status 1."""
     running = server.create_job("r", status="running")
     finished = server.create_job("f", status="completed")
     run = await cli("cancel", running.id, finished.id, "--url", server.url)
-    assert run.code == 4
+    assert run.code == 1
     assert running.id in run.out and "cancelled" in run.out
     assert server.get_job(running.id).status.value == "cancelled"
-    assert_one_error_line(run, f"cannot cancel {finished.id}", "409")
+    run.error_line(f"cannot cancel {finished.id}", "409")
     again = await cli("cancel", running.id, "--json", "--url", server.url)
-    assert again.code == 4
+    assert again.code == 1
     ok = await cli("cancel", server.create_job("p").id, "--json", "--url", server.url)
     assert ok.code == 0 and ok.json_lines()[0]["status"] == "cancelled"
 
@@ -266,9 +208,9 @@ async def test_cancel_cancels_and_reports_each_refusal(server: JobServer) -> Non
 # -- errors ---------------------------------------------------------------------------------------
 
 
-async def test_refused_connection_is_one_line_and_exit_4() -> None:
-    """A closed port: one line naming the problem and what to do, exit status 4."""
-    url = f"http://127.0.0.1:{closed_port()}/api/v1"
+async def test_refused_connection_is_one_line_and_exit_1(closed_port: int) -> None:
+    """A closed port: one line naming the problem and what to do, exit status 1."""
+    url = f"http://127.0.0.1:{closed_port}/api/v1"
     runs = await asyncio.gather(
         cli("stats", "--url", url),
         cli("watch", "some-id", "--url", url),
@@ -276,42 +218,42 @@ async def test_refused_connection_is_one_line_and_exit_4() -> None:
         cli("submit", "x", "--url", url),
     )
     for run in runs:
-        assert run.code == 4
-        assert_one_error_line(run, "cannot connect", "--url")
+        assert run.code == 1
+        run.error_line("cannot connect", "--url")
 
 
-async def test_unauthenticated_is_one_line_and_exit_4() -> None:
-    """401 from a server with tokens: exit status 4, with a hint about --token."""
+async def test_unauthenticated_is_one_line_and_exit_1() -> None:
+    """401 from a server with tokens: exit status 1, with a hint about --token."""
     async with JobServer(tokens=["secret"]) as server:
         run = await cli("list", "--url", server.url, "--token", "wrong")
-        assert run.code == 4
-        assert_one_error_line(run, "401", "--token")
+        assert run.code == 1
+        run.error_line("401", "--token")
 
 
-async def test_not_found_is_one_line_and_exit_4(server: JobServer) -> None:
-    """Unknown ids: one line naming them, exit status 4; wait names all of them at once."""
-    for command in ("get", "watch", "cancel"):
+async def test_not_found_is_one_line_and_exit_1(server: JobServer) -> None:
+    """Unknown ids: one line naming them, exit status 1; wait names all of them at once."""
+    for command in ("get", "watch", "cancel", "log", "restart", "delete"):
         run = await cli(command, "nope", "--url", server.url)
-        assert run.code == 4, (command, run)
-        assert_one_error_line(run, "nope")
+        assert run.code == 1, (command, run)
+        assert "base URL" not in run.error_line("nope")  # the base URL is right
     known = server.create_job("known")
     run = await cli("wait", "nope", known.id, "gone", "--url", server.url)
-    assert run.code == 4
-    assert_one_error_line(run, "2 of 3 jobs not found", "'nope', 'gone'")
+    assert run.code == 1
+    run.error_line("2 of 3 jobs not found", "'nope', 'gone'")
 
 
 async def test_usage_errors_exit_2() -> None:
     """A bad --url, --config, --priority, --profile or id: one line, exit status 2."""
     bad_url = await cli("get", "x", "--url", "ftp://example.com")
     assert bad_url.code == 2
-    assert_one_error_line(bad_url, "--url")
+    bad_url.error_line("--url")
     bad_config = await cli("submit", "x", "--config", "{not json")
     assert bad_config.code == 2 and "--config" in bad_config.err
     bad_priority = await cli("submit", "x", "--priority", "9")
     assert bad_priority.code == 2 and "--priority" in bad_priority.err
     bad_profile = await cli("get", "x", "--profile", "nope")
     assert bad_profile.code == 2
-    assert_one_error_line(bad_profile, "unknown profile 'nope'")
+    bad_profile.error_line("unknown profile 'nope'")
     empty_id = await cli("get", "")
     assert empty_id.code == 2 and "expected a job id" in empty_id.err
 
@@ -320,10 +262,7 @@ async def test_usage_errors_exit_2() -> None:
 async def test_ctrl_c_exits_130_without_a_traceback(server: JobServer) -> None:
     """SIGINT during a watch ends it cleanly: exit status 130, one line, no traceback."""
     job = server.create_job("forever", status="running")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "asyncjobs", "watch", job.id, "--url", server.url,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=_env(),
-    )  # fmt: skip
+    proc = await start("watch", job.id, "--url", server.url)
     assert proc.stdout is not None and proc.stderr is not None
     first = await asyncio.wait_for(proc.stdout.readline(), 20)
     assert b"running" in first
@@ -332,5 +271,5 @@ async def test_ctrl_c_exits_130_without_a_traceback(server: JobServer) -> None:
     code = await asyncio.wait_for(proc.wait(), 20)
     err = (await proc.stderr.read()).decode()
     assert code == 130
-    assert_one_error_line(Run(code, "", err), "interrupted")
+    Run(code, "", err).error_line("interrupted")
     await server.wait_until(lambda: server.open_streams == 0, timeout=10)

@@ -16,20 +16,17 @@ import math
 import random
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
-from ._cli_base import EXIT_OK, UsageError, run_async
-from ._cli_render import PlainView, format_seconds, print_summary, use_rich
-from ._client import Client
-from ._exceptions import ConflictError
-from ._models import Job, JobStatus
+from asyncjobs import Client, ConflictError, Job
+from asyncjobs.testing import JobServer
 
-if TYPE_CHECKING:
-    from rich.console import RenderableType
-
-    from .testing import JobServer
+from ._base import EXIT_OK, Commands, UsageError, add_command, run_async
+from ._format import Tally, format_seconds, plural
+from ._plain import JobView
+from ._views import make_view, print_summary, use_rich
 
 __all__ = ["DemoJob", "add_demo", "plan_batch", "run_demo"]
 
@@ -123,9 +120,10 @@ def plan_batch(count: int, *, seed: int, speed: float = 1.0) -> list[DemoJob]:
     return batch
 
 
-def add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_demo(commands: Commands[argparse.ArgumentParser]) -> None:
     """Add the ``demo`` command."""
-    demo = commands.add_parser(
+    demo = add_command(
+        commands,
         "demo",
         help="watch a batch of simulated jobs run on an embedded server, with live bars",
         description=(
@@ -179,16 +177,17 @@ class _Tally:
     latest: dict[str, Job] = attrs.Factory(dict)
     updates: int = 0
 
-    def counts(self) -> dict[JobStatus, int]:
-        counts = dict.fromkeys(JobStatus, 0)
-        for job in self.latest.values():
-            counts[job.status] += 1
-        return counts
+    def live(self, server: JobServer) -> Tally:
+        """Jobs by status, and what went over the wire so far."""
+        return Tally.of(
+            self.latest.values(),
+            f"{plural(self.updates, 'update')} received · "
+            f"{plural(server.open_streams, 'stream')} and "
+            f"{plural(server.open_connections, 'connection')} open",
+        )
 
 
 async def _demo(args: argparse.Namespace) -> int:
-    from .testing import JobServer
-
     if not 1 <= args.jobs <= MAX_JOBS:
         raise UsageError(f"--jobs must be 1..{MAX_JOBS}, got {args.jobs}")
     if not (math.isfinite(args.speed) and 0.05 <= args.speed <= 100):
@@ -199,20 +198,14 @@ async def _demo(args: argparse.Namespace) -> int:
     tally = _Tally()
     started = time.monotonic()
     async with JobServer(auto_run=True, workers=workers) as server:
-        title = f"asyncjobs demo · {len(batch)} jobs on {workers} workers · seed {args.seed}"
-        where = f"embedded server {server.url} · updates over one SSE stream"
-        view: Any
-        if rich:
-            from ._cli_rich import RichView
-
-            view = RichView(
-                force_terminal=args.force_terminal,
-                header=_rich_header(title, where),
-                footer=lambda: _rich_footer(tally, server),
-            )
-        else:
-            print(f"{title}\n{where}", flush=True)
-            view = PlainView(label_width=max(len(job.name) for job in batch))
+        view = make_view(
+            plain=args.plain,
+            force_terminal=args.force_terminal,
+            label_width=max(len(job.name) for job in batch),
+            title=f"asyncjobs demo · {len(batch)} jobs on {workers} workers · seed {args.seed}",
+            subtitle=f"embedded server {server.url} · updates over one SSE stream",
+            tally=lambda: tally.live(server),
+        )
         async with Client(server.url) as client:
             with view:
                 ids = await _submit_all(client, batch, view, tally)
@@ -224,7 +217,9 @@ async def _demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _submit_all(client: Client, batch: list[DemoJob], view: Any, tally: _Tally) -> list[str]:
+async def _submit_all(
+    client: Client, batch: list[DemoJob], view: JobView, tally: _Tally
+) -> list[str]:
     # One after the other: each submit reuses the same keep-alive connection.
     ids = []
     for planned in batch:
@@ -236,7 +231,7 @@ async def _submit_all(client: Client, batch: list[DemoJob], view: Any, tally: _T
 
 
 async def _follow(
-    client: Client, ids: list[str], cancel_at: dict[str, float], view: Any, tally: _Tally
+    client: Client, ids: list[str], cancel_at: dict[str, float], view: JobView, tally: _Tally
 ) -> None:
     cancels: list[asyncio.Task[Job | None]] = []
     try:
@@ -297,42 +292,3 @@ def _totals(server: JobServer, tally: _Tally, elapsed: float) -> str:
         f"{len(server.requests)} requests in all: {breakdown}\n"
         f"Polling each job once a second would have taken ~{polling} requests."
     )
-
-
-def _rich_header(title: str, where: str) -> RenderableType:
-    from rich.text import Text
-
-    text = Text()
-    text.append("asyncjobs demo", style="bold magenta")
-    text.append(title.removeprefix("asyncjobs demo"), style="bold")
-    text.append(f"\n{where}\n", style="grey62")
-    return text
-
-
-def _rich_footer(tally: _Tally, server: JobServer) -> RenderableType:
-    from rich.text import Text
-
-    from ._cli_rich import STATUS_STYLES
-
-    counts = tally.counts()
-    text = Text("\n")
-    for status in (
-        JobStatus.RUNNING,
-        JobStatus.PENDING,
-        JobStatus.COMPLETED,
-        JobStatus.FAILED,
-        JobStatus.CANCELLED,
-    ):
-        text.append(f"{counts[status]} {status.value}", style=STATUS_STYLES[status])
-        text.append("  ")
-    text.append(
-        f"\n{_plural(tally.updates, 'update')} received · "
-        f"{_plural(server.open_streams, 'stream')} and "
-        f"{_plural(server.open_connections, 'connection')} open",
-        style="grey62",
-    )
-    return text
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
