@@ -42,6 +42,7 @@ import argparse
 import asyncio
 import contextlib
 import multiprocessing
+import os
 import random
 import resource
 import sys
@@ -320,7 +321,15 @@ async def _client(
 def _client_process(
     mode: str, url: str, ids: list[str], args: dict[str, Any], conn: Connection
 ) -> None:
-    report = asyncio.run(_client(mode, url, ids, args, conn))
+    profile_to = os.environ.get("BENCH_PROFILE")
+    if profile_to:  # a cProfile of the client process: BENCH_PROFILE=/tmp/prefix
+        import cProfile
+
+        profiler = cProfile.Profile()
+        report = profiler.runcall(asyncio.run, _client(mode, url, ids, args, conn))
+        profiler.dump_stats(f"{profile_to}-{mode}.prof")
+    else:
+        report = asyncio.run(_client(mode, url, ids, args, conn))
     conn.send(report)
 
 
