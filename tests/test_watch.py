@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from _client_apps import serve
+from _live_helpers import PATIENCE, bounded, next_within, wait_until, within
 from aiohttp import web
 
 from asyncjobs import (
@@ -48,23 +49,43 @@ async def follow_in_lockstep(
     steps: list[dict[str, Any]],
     *,
     before_change: Any = None,
+    step_timeout: float = PATIENCE,
     **options: Any,
 ) -> tuple[list[Job], list[int]]:
     """Watch a job, making the next change each time a state arrives.
+
+    Every step is bounded: a state that does not arrive within ``step_timeout`` fails the test
+    naming the lost update, and a watch that goes on after the last step fails too.
 
     Returns the states seen and the versions the server gave (the first one included).
     """
     expected = [server.get_job(job_id).version or 0]
     seen: list[Job] = []
-    pending = iter(steps)
     async with aclosing(client.watch(job_id, **options)) as updates:
-        async for job in updates:
+        for step, change in enumerate([*steps, None]):
+            what = (
+                "the current state"
+                if step == 0
+                else f"update {step} of {len(steps)} ({steps[step - 1]}, version "
+                f"{expected[step]})"
+            )
+            job = await next_within(
+                updates,
+                f"watch({job_id!r}, {options}) lost {what}; versions seen: "
+                f"{[j.version for j in seen]}",
+                timeout=step_timeout,
+            )
             seen.append(job)
-            change = next(pending, None)
             if change is not None:
                 if before_change is not None:
                     await before_change(len(seen))
                 expected.append(server.update_job(job_id, **change).version or 0)
+        extra = await bounded(
+            anext(updates, None),
+            f"watch({job_id!r}) did not end after the terminal state (version {expected[-1]})",
+            timeout=step_timeout,
+        )
+        assert extra is None, f"watch({job_id!r}) went on after the terminal state: {extra}"
     return seen, expected
 
 
