@@ -125,3 +125,20 @@ async def next_within(
 ) -> _T:
     """The iterator's next item within ``timeout`` seconds, else fail saying ``what``."""
     return await bounded(anext(iterator), what, timeout=timeout)
+
+
+def act_when(
+    predicate: Callable[[], object],
+    action: Callable[[], object],
+    *,
+    message: str,
+    timeout: float = PATIENCE,
+) -> asyncio.Task[None]:
+    """Run ``action()`` in the background as soon as ``predicate()`` holds (at most
+    ``timeout`` seconds on). Await the task to see a failure; a test ending first cancels it."""
+
+    async def run() -> None:
+        await wait_until(predicate, timeout=timeout, message=message)
+        action()
+
+    return asyncio.ensure_future(run())
