@@ -116,8 +116,9 @@ async def test_watch_yields_the_current_state_then_each_version_once(
     else:
         assert streams == 0
         assert polls == 0
-    await asyncio.sleep(0.05)
-    assert server.open_streams == 0
+    await wait_until(
+        lambda: server.open_streams == 0, message="the ended watch left its stream open"
+    )
 
 
 @pytest.mark.parametrize("transport", ["sse", "auto"])
@@ -128,14 +129,14 @@ async def test_watch_over_sse_sees_a_burst_of_changes_without_losing_one(
     burst: nothing is coalesced."""
     job = server.create_job()
     versions: list[int] = []
-    async with aclosing(client.watch(job.id, transport=transport)) as updates:
+    async with aclosing(client.watch(job.id, transport=transport, timeout=PATIENCE)) as updates:
         first = await anext(updates)
         versions.append(first.version or 0)
         reader = asyncio.ensure_future(anext(updates))
         await server.wait_until(lambda: server.open_streams == 1)
         made = [server.update_job(job.id, progress=i).version for i in range(1, 30)]
         made.append(server.update_job(job.id, status="failed", error="boom").version)
-        versions.append((await reader).version or 0)
+        versions.append((await bounded(reader, "the first change of the burst")).version or 0)
         async for job_state in updates:
             versions.append(job_state.version or 0)
     assert versions == [first.version, *made]
@@ -146,7 +147,7 @@ async def test_watch_ends_on_a_failed_job_without_raising(
 ) -> None:
     """A failed job is the end of the watch, not an error."""
     job = server.create_job(status="failed", error="disk full")
-    seen = [j async for j in client.watch(job.id)]
+    seen = [j async for j in client.watch(job.id, timeout=PATIENCE)]
     assert [j.status for j in seen] == [JobStatus.FAILED]
     assert seen[0].error == "disk full"
     assert server.streams_opened == 0
@@ -186,7 +187,7 @@ async def test_watch_survives_cuts_in_the_middle_of_a_burst(
     versions: list[int] = []
 
     async def consume() -> None:
-        async for state in client.watch(job.id, transport=transport):
+        async for state in client.watch(job.id, transport=transport, timeout=PATIENCE):
             versions.append(state.version or 0)
 
     consumer = asyncio.ensure_future(consume())
@@ -196,7 +197,7 @@ async def test_watch_survives_cuts_in_the_middle_of_a_burst(
         server.update_job(job.id, progress=i)
     await server.wait_until(lambda: server.streams_opened >= 2)
     last = server.update_job(job.id, status="completed")
-    await asyncio.wait_for(consumer, 5)
+    await bounded(consumer, f"the end of the watch (version {last.version}); saw {versions}")
     assert versions == sorted(set(versions))
     assert versions[0] == job.version
     assert versions[-1] == last.version
@@ -228,7 +229,7 @@ async def test_watch_detects_a_stalled_stream_within_its_limit_and_resumes_it(
     server.app.middlewares.append(stamp)
     async with server, Client(server.url) as client:
         job = server.create_job()
-        async with aclosing(client.watch(job.id, transport=transport)) as updates:
+        async with aclosing(client.watch(job.id, transport=transport, timeout=PATIENCE)) as updates:
             await next_within(updates, "the current state")
             reader = asyncio.ensure_future(anext(updates))
             await server.wait_until(lambda: server.open_streams == 1)
@@ -260,17 +261,22 @@ async def test_watchers_of_one_job_through_watch_jobs_share_one_stream(
 ) -> None:
     """Five watch_jobs loops on one job share one stream; each sees every version."""
     job = server.create_job()
+    seen: list[list[int]] = [[] for _ in range(5)]
 
-    async def follow() -> list[int]:
-        return [state.version or 0 async for state in client.watch_jobs([job.id])]
+    async def follow(versions: list[int]) -> list[int]:
+        async for state in client.watch_jobs([job.id], timeout=PATIENCE):
+            versions.append(state.version or 0)
+        return versions
 
-    watchers = [asyncio.ensure_future(follow()) for _ in range(5)]
-    await server.wait_until(lambda: server.open_streams == 1)
-    await asyncio.sleep(0.02)
+    watchers = [asyncio.ensure_future(follow(versions)) for versions in seen]
+    await wait_until(
+        lambda: all(seen) and server.open_streams == 1,
+        message=lambda: f"not every watcher got the current state: {seen}",
+    )
     made = [job.version or 0]
     made += [server.update_job(job.id, progress=p).version or 0 for p in (10, 20)]
     made.append(server.update_job(job.id, status="completed").version or 0)
-    assert await asyncio.gather(*watchers) == [made] * 5
+    assert await bounded(asyncio.gather(*watchers), f"the watchers' updates {made}") == [made] * 5
     assert server.streams_opened == 1
     assert server.request_count() == 1
 
@@ -282,16 +288,18 @@ async def test_stall_limit_learns_the_servers_heartbeat(
     the heartbeat has been seen (the limit is a few heartbeat intervals)."""
     monkeypatch.setattr(TUNING, "stall_floor", 0.3)
     job = server.create_job()
-    async with aclosing(client.watch(job.id, transport="sse")) as updates:
+    async with aclosing(client.watch(job.id, transport="sse", timeout=PATIENCE)) as updates:
         await anext(updates)
         reader = asyncio.ensure_future(anext(updates))
         await server.wait_until(lambda: server.open_streams == 1)
-        await asyncio.sleep(0.3)  # a ping or two at 0.2 s
+        # Pings come on the server's clock, every 0.2 s: 0.3 s lets the client see one or two.
+        await asyncio.sleep(0.3)
         server.set_heartbeat(0.45)  # slower than the floor, within 3 x the seen interval
+        # The behaviour under test: 1.5 s of slow pings (five stall floors) drop nothing.
         await asyncio.sleep(1.5)
         assert not reader.done()
         server.update_job(job.id, status="completed")
-        assert (await asyncio.wait_for(reader, 2)).status is JobStatus.COMPLETED
+        assert (await bounded(reader, "the final state")).status is JobStatus.COMPLETED
     assert server.streams_opened == 1
 
 
@@ -307,11 +315,11 @@ async def test_a_stream_is_never_cut_by_the_clients_request_timeout(
         job = server.create_job()
 
         async def finish_later() -> None:
-            await asyncio.sleep(0.8)
+            await asyncio.sleep(0.8)  # the behaviour: quiet for 4 x the client's timeout
             server.update_job(job.id, status="completed")
 
         finisher = asyncio.ensure_future(finish_later())
-        seen = [j.status async for j in client.watch(job.id, transport="sse")]
+        seen = [j.status async for j in client.watch(job.id, transport="sse", timeout=PATIENCE)]
         await finisher
         assert seen == [JobStatus.PENDING, JobStatus.COMPLETED]
         assert server.streams_opened == 1
@@ -329,11 +337,13 @@ async def test_a_long_poll_gets_its_poll_timeout_plus_a_margin(
         job = server.create_job()
 
         async def finish_later() -> None:
-            await asyncio.sleep(0.8)
+            await asyncio.sleep(0.8)  # the behaviour: quiet for 4 x the client's timeout
             server.update_job(job.id, status="completed")
 
         finisher = asyncio.ensure_future(finish_later())
-        seen = [j.status async for j in client.watch(job.id, transport="long-poll")]
+        seen = [
+            j.status async for j in client.watch(job.id, transport="long-poll", timeout=PATIENCE)
+        ]
         await finisher
         assert seen == [JobStatus.PENDING, JobStatus.COMPLETED]
         assert server.request_count("GET", "/jobs/*/poll") == 1
@@ -372,16 +382,16 @@ async def test_an_explicit_transport_the_server_lacks_raises(fast: None) -> None
     async with JobServer(transports=("long-poll",)) as server, Client(server.url) as client:
         job = server.create_job()
         with pytest.raises(UnsupportedOperationError, match="sse"):
-            async for _ in client.watch(job.id, transport="sse"):
+            async for _ in client.watch(job.id, transport="sse", timeout=PATIENCE):
                 pass
         with pytest.raises(UnsupportedOperationError):  # remembered: raised before any read
-            await anext(client.watch(job.id, transport="sse"))
+            await anext(client.watch(job.id, transport="sse", timeout=PATIENCE))
 
 
 async def test_watch_of_an_unknown_job_raises_not_found(server: JobServer, client: Client) -> None:
     """The job is read first, so a 404 is a real "no such job" (no transport is probed)."""
     with pytest.raises(JobNotFoundError):
-        async for _ in client.watch("nope"):
+        async for _ in client.watch("nope", timeout=PATIENCE):
             pass
     assert server.request_count("GET", "/jobs/*/events") == 0
     assert get_hub(client).unoffered == set()
@@ -429,7 +439,7 @@ async def test_errors_past_the_failure_budget_are_raised(
     job = server.create_job()
     server.fail_next(1000, 500, path="/jobs/*/events")
     with pytest.raises(ServerError):
-        async for _ in client.watch(job.id, transport="sse"):
+        async for _ in client.watch(job.id, transport="sse", timeout=PATIENCE):
             pass
     server.clear_faults()
 
@@ -492,7 +502,7 @@ async def test_events_that_are_not_jobs_are_skipped_with_a_warning(
     origin, _ = odd_api
     async with Client(origin) as client:
         with caplog.at_level(logging.WARNING, logger="asyncjobs"):
-            seen = [j async for j in client.watch("a", transport="sse")]
+            seen = [j async for j in client.watch("a", transport="sse", timeout=PATIENCE)]
     assert [(j.version, j.status) for j in seen] == [
         (1, JobStatus.PENDING),
         (3, JobStatus.RUNNING),
@@ -510,7 +520,7 @@ async def test_a_stream_route_that_answers_html_is_not_offered(
     not offered is remembered."""
     origin, hits = odd_api
     async with Client(origin) as client:
-        seen = [j async for j in client.watch("html")]
+        seen = [j async for j in client.watch("html", timeout=PATIENCE)]
         assert [j.status for j in seen] == [JobStatus.PENDING, JobStatus.COMPLETED]
         assert get_hub(client).unoffered == {"events", "poll"}
     assert hits.count("events html") == 1
