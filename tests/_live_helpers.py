@@ -1,12 +1,26 @@
-"""Helpers of the watch/wait tests: short tunings, counting the client's own tasks."""
+"""Helpers of the live tests: short tunings, counting the client's own tasks, bounded waits.
+
+Every wait in a test is bounded and fails with a message naming what did not happen
+(:func:`wait_until`, :func:`within`, :func:`next_within`): a lost update fails its test in
+seconds instead of wedging the run until pytest-timeout.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TypeVar
 
 import pytest
 
 from asyncjobs._tuning import TUNING
+
+_T = TypeVar("_T")
+
+# How long a test waits for something that should happen at once on loopback: generous, since
+# the machine is shared, yet far below pytest-timeout.
+PATIENCE = 5.0
 
 # Tasks of the server (it runs in the test's event loop) are not the client's.
 _SERVER_MARKERS = ("aiohttp/web_", "asyncjobs/server/", "asyncjobs/testing/")
@@ -51,3 +65,80 @@ def shorten_timings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(TUNING, "poll_start", 0.02)
     monkeypatch.setattr(TUNING, "poll_cap", 0.1)
     monkeypatch.setattr(TUNING, "reopen_interval", 0.01)
+
+
+async def wait_until(
+    predicate: Callable[[], object],
+    *,
+    timeout: float = PATIENCE,  # noqa: ASYNC109 - a deadline for the condition
+    message: str | Callable[[], str],
+    interval: float = 0.002,
+) -> None:
+    """Poll ``predicate`` every few ms until it is true.
+
+    Raises:
+        AssertionError: still false after ``timeout`` seconds; says ``message`` (a callable
+            is called then, so it can show the state at that moment).
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() >= deadline:
+            text = message() if callable(message) else message
+            raise AssertionError(f"{text} (still not so after {timeout} s)")
+        await asyncio.sleep(interval)
+
+
+@asynccontextmanager
+async def within(seconds: float, what: str) -> AsyncIterator[None]:
+    """Bound the block to ``seconds``; past that, fail with ``what`` did not happen.
+
+    Only the block's own deadline becomes an AssertionError: a TimeoutError raised inside
+    (a ``JobTimeoutError``) goes through unchanged.
+    """
+    scope = asyncio.timeout(seconds)
+    try:
+        async with scope:
+            yield
+    except TimeoutError:
+        if scope.expired():
+            raise AssertionError(f"{what} (not within {seconds} s)") from None
+        raise
+
+
+async def bounded(
+    awaitable: Awaitable[_T],
+    what: str,
+    *,
+    timeout: float = PATIENCE,  # noqa: ASYNC109 - a deadline for the awaitable
+) -> _T:
+    """Await ``awaitable`` for at most ``timeout`` seconds, else fail saying ``what``."""
+    async with within(timeout, what):
+        return await awaitable
+
+
+async def next_within(
+    iterator: AsyncIterator[_T],
+    what: str,
+    *,
+    timeout: float = PATIENCE,  # noqa: ASYNC109 - a deadline for the next item
+) -> _T:
+    """The iterator's next item within ``timeout`` seconds, else fail saying ``what``."""
+    return await bounded(anext(iterator), what, timeout=timeout)
+
+
+def act_when(
+    predicate: Callable[[], object],
+    action: Callable[[], object],
+    *,
+    message: str,
+    timeout: float = PATIENCE,
+) -> asyncio.Task[None]:
+    """Run ``action()`` in the background as soon as ``predicate()`` holds (at most
+    ``timeout`` seconds on). Await the task to see a failure; a test ending first cancels it."""
+
+    async def run() -> None:
+        await wait_until(predicate, timeout=timeout, message=message)
+        action()
+
+    return asyncio.ensure_future(run())

@@ -11,13 +11,19 @@ import asyncio
 import gc
 
 import pytest
-from _live_helpers import assert_no_new_tasks, client_tasks
+from _live_helpers import assert_no_new_tasks, bounded, client_tasks, wait_until
 
 from asyncjobs import Client, JobFailedError, JobStatus, JobTimeoutError
 from asyncjobs._tuning import TUNING
 from asyncjobs.testing import JobServer
 
 pytestmark = pytest.mark.anyio
+
+
+def hub_listeners(client: Client, job_id: str) -> list[object]:
+    """The listeners the client's hub holds for a job (none when it does not follow it)."""
+    entry = client._hub._entries.get(job_id)
+    return [] if entry is None else list(entry.listeners)
 
 
 async def test_cancelling_wait_for_job_ends_its_tasks_and_its_stream(
@@ -31,7 +37,7 @@ async def test_cancelling_wait_for_job_ends_its_tasks_and_its_stream(
     connections = server.open_connections
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await waiter
+        await bounded(waiter, "the cancelled waiter to end")
     await assert_no_new_tasks(before | {waiter})
     await server.wait_until(lambda: server.open_streams == 0, timeout=1)
     await server.wait_until(lambda: server.open_connections == connections - 1, timeout=1)
@@ -48,7 +54,7 @@ async def test_cancelling_wait_for_jobs_ends_its_tasks_and_its_stream(
     await server.wait_until(lambda: server.open_streams == 1)
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await waiter
+        await bounded(waiter, "the cancelled waiter to end")
     await assert_no_new_tasks(before | {waiter})
     await server.wait_until(lambda: server.open_streams == 0, timeout=1)
     assert repr(client._hub) == "<Hub jobs=0 streams=0 polling=False single=0>"
@@ -63,10 +69,10 @@ async def test_cancelling_before_the_stream_opened_leaves_nothing(
     for rounds in range(4):
         waiter = asyncio.ensure_future(client.wait_for_jobs(ids))
         for _ in range(rounds):
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # cancel at a different point of the opening each round
         waiter.cancel()
         with pytest.raises(asyncio.CancelledError):
-            await waiter
+            await bounded(waiter, "the cancelled waiter to end")
         await assert_no_new_tasks(before | {waiter})
     await server.wait_until(lambda: server.open_streams == 0, timeout=1)
 
@@ -81,16 +87,20 @@ async def test_cancelling_while_jobs_are_read_to_join_a_stream_leaves_nothing(
     before = client_tasks()
     one = asyncio.ensure_future(client.wait_for_job(first.id))
     await server.wait_until(lambda: server.open_streams == 1)
-    server.update_job(first.id, progress=1)  # the stream is past its snapshots
-    await asyncio.sleep(0.02)
+    moved = server.update_job(first.id, progress=1)
+    hub = client._hub
+    await wait_until(
+        lambda: (job := hub.current(first.id)) is not None and job.version == moved.version,
+        message=f"the stream never delivered version {moved.version}: it is not past its snapshots",
+    )
     many = asyncio.ensure_future(client.wait_for_jobs(ids))
     await server.wait_until(lambda: server.request_count("GET", "/jobs") >= 1)
     many.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await many
+        await bounded(many, "the cancelled many to end")
     await server.wait_until(lambda: server.open_streams == 1)
     server.update_job(first.id, status="completed")
-    assert (await one).status is JobStatus.COMPLETED
+    assert (await bounded(one, "the first job's final state")).status is JobStatus.COMPLETED
     await assert_no_new_tasks(before | {one, many})
     await server.wait_until(lambda: server.open_streams == 0, timeout=1)
 
@@ -153,7 +163,7 @@ async def test_cancelling_a_task_inside_watch_closes_its_stream(
     await server.wait_until(lambda: server.open_streams == 1)
     consumer.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await consumer
+        await bounded(consumer, "the cancelled consumer to end")
     gc.collect()
     await assert_no_new_tasks(before | {consumer})
     await server.wait_until(lambda: server.open_streams == 0, timeout=1)
@@ -183,13 +193,19 @@ async def test_waiters_on_one_job_share_one_subscription(server: JobServer, clie
     waiters = [asyncio.ensure_future(client.wait_for_job(job.id)) for _ in range(5)]
     await server.wait_until(lambda: server.open_streams == 1)
     late = asyncio.ensure_future(client.wait_for_job(job.id))  # joins the open subscription
-    await asyncio.sleep(0.05)
+    await wait_until(
+        lambda: len(hub_listeners(client, job.id)) == 6,
+        message=lambda: f"{len(hub_listeners(client, job.id))} of 6 waiters subscribed",
+    )
     for waiter in waiters[:2]:
         waiter.cancel()
-    await asyncio.sleep(0.05)
+    for waiter in waiters[:2]:
+        with pytest.raises(asyncio.CancelledError):
+            await bounded(waiter, "the cancelled waiter to end")
+    assert len(hub_listeners(client, job.id)) == 4
     assert server.open_streams == 1
     final = server.update_job(job.id, status="completed", result=42)
-    results = await asyncio.gather(*waiters[2:], late)
+    results = await bounded(asyncio.gather(*waiters[2:], late), "the remaining waiters' results")
     assert {r.version for r in results} == {final.version}
     assert server.streams_opened == 1
     assert server.request_count() == 1  # the stream's snapshot is the first read
@@ -214,7 +230,7 @@ async def test_many_kinds_of_waiters_share_the_clients_stream(
     await server.wait_until(lambda: server.open_streams == 1)
     for job_id in jobs:
         server.update_job(job_id, status="completed")
-    await asyncio.gather(*tasks)
+    await bounded(asyncio.gather(*tasks), "every waiter's final state")
     assert server.streams_opened == 1
     assert tasks[2].result() == 8
 
@@ -235,7 +251,7 @@ async def test_the_last_waiter_leaving_closes_the_stream_of_a_later_batch(
         await one
     await server.wait_until(lambda: server.open_streams == 1, timeout=1)
     server.update_job(second.id, status="completed")
-    assert (await two).status is JobStatus.COMPLETED
+    assert (await bounded(two, "the second job's final state")).status is JobStatus.COMPLETED
     await assert_no_new_tasks(before | {one, two})
     await server.wait_until(lambda: server.open_streams == 0, timeout=1)
 
@@ -251,6 +267,6 @@ async def test_closing_the_client_fails_its_waiters_and_stops_everything(
     await server.wait_until(lambda: server.open_streams == 1)
     await client.close()
     with pytest.raises(RuntimeError, match="closed"):
-        await waiter
+        await bounded(waiter, "the waiter of a closed client to fail")
     await assert_no_new_tasks(before | {waiter})
     await server.wait_until(lambda: server.open_streams == 0, timeout=1)

@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 import pytest
+from _live_helpers import act_when, bounded, wait_until
 
 from asyncjobs import (
     APIError,
@@ -49,14 +50,14 @@ async def client(server: JobServer) -> AsyncIterator[Client]:
         yield client
 
 
-def later(delay: float, action: Any) -> asyncio.Task[None]:
-    """Run ``action()`` after ``delay`` seconds in the background."""
-
-    async def run() -> None:
-        await asyncio.sleep(delay)
-        action()
-
-    return asyncio.ensure_future(run())
+def when_following(server: JobServer, action: Any) -> asyncio.Task[None]:
+    """Run ``action()`` in the background once the client follows its jobs (a stream or a long
+    poll is open), so the change is one the wait sees happen."""
+    return act_when(
+        lambda: server.open_streams > 0 or server.open_polls > 0,
+        action,
+        message="the client never opened a stream or a long poll",
+    )
 
 
 # -- signatures and defaults ---------------------------------------------------------------------
@@ -413,7 +414,8 @@ async def test_watch_yields_current_state_then_each_change_and_ends(
     async for update in client.watch(job.id, timeout=5):
         seen.append(update)
         if len(seen) == 1:
-            later(0.02, drive)
+            # Once the stream is open: changes made before it are one snapshot.
+            when_following(server, drive)
     assert seen[0].status is JobStatus.PENDING
     assert seen[-1].status is JobStatus.FAILED and seen[-1].error == "boom"
     versions = [j.version or 0 for j in seen]
@@ -440,7 +442,7 @@ async def test_watch_times_out_with_job_timeout_error(
 async def test_wait_for_job_returns_the_final_job(client: Client, server: JobServer) -> None:
     """wait_for_job returns the completed Job with its result."""
     job = server.create_job(name="x", status="running")
-    later(0.02, lambda: server.update_job(job.id, status="completed", result={"n": 1}))
+    when_following(server, lambda: server.update_job(job.id, status="completed", result={"n": 1}))
     final = await client.wait_for_job(job.id, timeout=5)
     assert final.status is JobStatus.COMPLETED
     assert final.result == {"n": 1}
@@ -481,7 +483,7 @@ async def test_wait_for_jobs_in_input_order(client: Client, server: JobServer) -
         for job in reversed(jobs):
             server.update_job(job.id, status="completed", result=job.name)
 
-    later(0.02, finish)
+    when_following(server, finish)
     final = await client.wait_for_jobs([j.id for j in jobs], timeout=5)
     assert [j.id for j in final] == [j.id for j in jobs]
     assert [j.result for j in final] == ["j0", "j1", "j2"]
@@ -504,7 +506,7 @@ async def test_wait_for_jobs_fail_fast_raises_before_the_others_finish(
     """fail_fast: the first failure is raised while the other jobs still run."""
     slow = server.create_job(name="slow", status="running")
     bad = server.create_job(name="bad", status="running")
-    later(0.02, lambda: server.update_job(bad.id, status="failed", error="boom"))
+    when_following(server, lambda: server.update_job(bad.id, status="failed", error="boom"))
     with pytest.raises(JobFailedError) as caught:
         await client.wait_for_jobs([slow.id, bad.id], timeout=5)
     assert caught.value.job.id == bad.id
@@ -517,7 +519,7 @@ async def test_wait_for_jobs_without_fail_fast_waits_for_all(
     """fail_fast=False: every job is waited for, then the failure is raised."""
     slow = server.create_job(name="slow", status="running")
     bad = server.create_job(name="bad", status="failed", error="boom")
-    later(0.1, lambda: server.update_job(slow.id, status="completed"))
+    when_following(server, lambda: server.update_job(slow.id, status="completed"))
     with pytest.raises(JobFailedError):
         await client.wait_for_jobs([slow.id, bad.id], timeout=5, fail_fast=False)
     assert server.get_job(slow.id).status is JobStatus.COMPLETED
@@ -548,10 +550,10 @@ async def test_wait_for_jobs_cancelled_with_cancel_on_exit(
     """Cancelling the awaiting task with cancel_on_exit cancels the unfinished jobs."""
     a = server.create_job(name="a", status="running")
     task = asyncio.ensure_future(client.wait_for_jobs([a.id], timeout=5, cancel_on_exit=True))
-    await asyncio.sleep(0.1)
+    await wait_until(lambda: server.open_streams == 1, message="the wait never opened its stream")
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await task
+        await bounded(task, "the cancelled wait to end")
     assert server.get_job(a.id).status is JobStatus.CANCELLED
 
 
@@ -559,17 +561,14 @@ async def test_as_completed_yields_in_finishing_order(client: Client, server: Jo
     """as_completed yields final states in the order the jobs end, failures included."""
     jobs = [server.create_job(name=f"j{i}", status="running") for i in range(3)]
 
-    async def drive() -> None:
-        await asyncio.sleep(0.02)
+    def drive() -> None:  # one after the other: the versions order them
         server.update_job(jobs[2].id, status="failed", error="x")
-        await asyncio.sleep(0.05)
         server.update_job(jobs[0].id, status="cancelled")
-        await asyncio.sleep(0.05)
         server.update_job(jobs[1].id, status="completed")
 
-    driver = asyncio.ensure_future(drive())
+    driver = when_following(server, drive)
     order = [job.id async for job in client.as_completed([j.id for j in jobs], timeout=5)]
-    await driver
+    await bounded(driver, "the jobs to end")
     assert order == [jobs[2].id, jobs[0].id, jobs[1].id]
 
 
@@ -606,7 +605,7 @@ async def test_watch_jobs_yields_current_states_then_changes(
     async for job in client.watch_jobs([a.id, b.id], timeout=5):
         seen.append(job)
         if len(seen) == 2:
-            later(0.02, drive)
+            drive()
     assert {j.id for j in seen[:2]} == {a.id, b.id}
     assert len(seen) == 5
     assert {(j.id, j.status) for j in seen[2:]} == {

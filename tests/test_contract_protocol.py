@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from _live_helpers import bounded, wait_until
 from yarl import URL
 
 from asyncjobs.testing import JobServer
@@ -237,13 +238,15 @@ async def test_long_poll_answers_on_a_newer_version_or_after_its_timeout(
     assert job.version is not None
     status, body, _ = await call(http, server, "GET", f"/jobs/{job.id}/poll")
     assert (status, body["version"]) == (200, job.version)
-    loop = asyncio.get_running_loop()
-    loop.call_later(0.05, lambda: server.update_job(job.id, progress=10))
-    started = loop.time()
-    path = f"/jobs/{job.id}/poll?after={job.version}&timeout=5"
-    status, body, _ = await call(http, server, "GET", path)
+    # Held for up to 60 s: the change made while it is held must answer it at once (a bounded
+    # wait far below the poll's timeout, not a measure of elapsed time).
+    path = f"/jobs/{job.id}/poll?after={job.version}&timeout=60"
+    poll = asyncio.ensure_future(call(http, server, "GET", path))
+    await wait_until(lambda: server.open_polls == 1, message="the long poll was never held")
+    assert not poll.done()
+    server.update_job(job.id, progress=10)
+    status, body, _ = await bounded(poll, "the held long poll did not answer the newer version")
     assert status == 200 and body["version"] > job.version and body["progress"] == 10
-    assert loop.time() - started < 2
     for bad in ("0", "301"):
         status, body, _ = await call(http, server, "GET", f"/jobs/{job.id}/poll?timeout={bad}")
         assert status == 400 and "timeout" in body["details"]
@@ -259,6 +262,7 @@ async def test_job_stream_snapshot_changes_retry_ping_and_end(
         assert response.status == 200
         assert response.content_type == "text/event-stream"
         loop = asyncio.get_running_loop()
+        # 0.25 s of silence is the behaviour: a heartbeat (0.2 s) must send ': ping' meanwhile.
         loop.call_later(0.25, lambda: server.update_job(job.id, progress=50))
         loop.call_later(0.3, lambda: server.update_job(job.id, status="completed"))
         text, closed = await read_stream(response)

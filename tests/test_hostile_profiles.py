@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from _live_helpers import wait_until
 from aiohttp import web
 
 from asyncjobs import (
@@ -148,8 +149,9 @@ async def test_compileo_stream_quirks_end_with_the_full_final_job(fast: None, st
     routes.add("GET", "/status/{job_id}/stream", stream)
     async with serve(routes) as url, Client(url, profile="compileo") as client:
         seen = await asyncio.wait_for(watch_all(client, JOB, transport="sse"), 2)
-        await asyncio.sleep(0.05)
-        assert routes.open_streams == 0
+        await wait_until(
+            lambda: routes.open_streams == 0, message="the finished job's stream was left open"
+        )
     assert [(j.status, j.progress, j.message) for j in seen] == [
         (JobStatus.PENDING, 0.0, None),
         (JobStatus.RUNNING, 10.0, "Initializing"),

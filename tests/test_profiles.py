@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 import attrs
 import pytest
+from _live_helpers import act_when, wait_until
 
 from asyncjobs import (
     AuthenticationError,
@@ -199,7 +200,11 @@ async def client(case: Case, server: JobServer) -> AsyncIterator[Client]:
 
 
 async def drive(server: JobServer, job_id: str, *, final: dict[str, Any]) -> None:
-    """Move a running job through three steps, then to its final state."""
+    """Move a running job through three steps, then to its final state.
+
+    The sleeps are the job's own pace (polling profiles see its steps over time), not a wait
+    for the client: every test using it asserts what the client saw, whatever the timing.
+    """
     for progress in (25, 50, 75):
         await asyncio.sleep(0.15)
         server.update_job(job_id, progress=progress, message=f"step at {progress}")
@@ -561,6 +566,7 @@ async def test_wait_for_jobs_returns_final_jobs_in_input_order(
     server.update_job(made[0].id, status="completed", result=case.result)
 
     async def finish_rest() -> None:
+        # The jobs' own pace, so they end in another order than the input (0, 3, 1, 2).
         await asyncio.sleep(0.3)
         server.update_job(made[3].id, status="completed")
         await asyncio.sleep(0.2)
@@ -581,14 +587,13 @@ async def test_as_completed_yields_each_final_state_as_it_ends(
     """Failed and cancelled-or-failed jobs come too, unraised, in the order they end."""
     first, second = server.create_job(status="running"), server.create_job(status="running")
 
-    async def finish() -> None:
-        await asyncio.sleep(0.2)
-        server.update_job(second.id, status="failed", error=case.error)
-        await asyncio.sleep(0.4)
-        server.update_job(first.id, status="completed")
-
-    background.append(asyncio.create_task(finish()))
-    ended = [job async for job in client.as_completed([first.id, second.id], timeout=10)]
+    # Lockstep: the second job fails, and the first completes once that failure was yielded.
+    server.update_job(second.id, status="failed", error=case.error)
+    ended: list[Job] = []
+    async for job in client.as_completed([first.id, second.id], timeout=10):
+        ended.append(job)
+        if job.id == second.id:
+            server.update_job(first.id, status="completed")
     assert [(job.id, job.status) for job in ended] == [
         (second.id, JobStatus.FAILED),
         (first.id, JobStatus.COMPLETED),
@@ -666,11 +671,18 @@ async def test_compileo_stream_skips_invalid_json_events(
 
         async def steps() -> None:
             await server.wait_until(lambda: server.open_streams == 1)
-            server.update_job(made.id, progress=30, message='reading "a.pdf"')
-            await asyncio.sleep(0.1)
-            server.update_job(made.id, progress=60, message="reading b.pdf")
-            await asyncio.sleep(0.1)
-            server.update_job(made.id, status="completed", progress=100)
+            changes: list[dict[str, Any]] = [
+                {"progress": 30, "message": 'reading "a.pdf"'},
+                {"progress": 60, "message": "reading b.pdf"},
+                {"status": "completed", "progress": 100},
+            ]
+            for change in changes:  # each change its own event: the next once it was sent
+                sent = server.events_sent
+                server.update_job(made.id, **change)
+                await wait_until(
+                    lambda sent=sent: server.events_sent > sent,  # type: ignore[misc]
+                    message=f"the stream never sent {change}",
+                )
 
         background.append(asyncio.create_task(steps()))
         seen = [job async for job in client.watch(made.id, transport="sse", timeout=10)]
@@ -843,11 +855,11 @@ async def test_mammoth_integer_ids_error_status_and_batched_waits() -> None:
             server.shape.set_status(made[0].id, "error", error="quota exceeded")
             server.update_job(made[1].id, status="completed", result={"ds_id": 77})
 
-            async def finish() -> None:
-                await asyncio.sleep(0.3)
-                server.update_job(made[2].id, status="completed", result={"ds_id": 78})
-
-            task = asyncio.create_task(finish())
+            task = act_when(
+                lambda: server.request_count() >= 1,
+                lambda: server.update_job(made[2].id, status="completed", result={"ds_id": 78}),
+                message="the wait never read the jobs",
+            )
             results = await client.wait_for_jobs(
                 [job.id for job in made], timeout=10, return_exceptions=True
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from _live_helpers import wait_until
 
 from asyncjobs import Client
 from asyncjobs._transport import EventStream
@@ -86,18 +87,20 @@ async def test_a_read_cancelled_while_gathering_leaves_nothing(server: JobServer
             if seen == 1:
                 server.update_job(job.id, progress=2)
         reader = asyncio.create_task(stream.read())
-        await asyncio.sleep(0.05)
+        response = stream._response
+        assert response is not None and response.connection is not None
+        transport = response.connection.transport
+        assert transport is not None
+        await wait_until(
+            lambda: not transport.is_reading(), message="the busy read never paused to gather"
+        )
         assert not reader.done()  # gathering, for up to 5 s
         reader.cancel()
         with pytest.raises(asyncio.CancelledError):
             await reader
         await stream.close()
         assert not stream.connected
-    for _ in range(100):
-        if server.open_streams == 0:
-            break
-        await asyncio.sleep(0.01)
-    assert server.open_streams == 0
+    await wait_until(lambda: server.open_streams == 0, message="the stream was left open")
 
 
 async def test_watch_jobs_sees_every_version_of_a_burst_once(server: JobServer) -> None:
@@ -109,7 +112,7 @@ async def test_watch_jobs_sees_every_version_of_a_burst_once(server: JobServer) 
     async with Client(server.url) as client:
 
         async def change() -> None:
-            await asyncio.sleep(0.05)
+            await server.wait_until(lambda: server.open_streams == 1)
             for step in ("running", "progress", "completed"):
                 for job in jobs:
                     if step == "running":
@@ -119,7 +122,7 @@ async def test_watch_jobs_sees_every_version_of_a_burst_once(server: JobServer) 
                     else:
                         updated = server.update_job(job.id, status="completed")
                     expected[job.id].append(updated.version)
-                    await asyncio.sleep(0.0005)
+                    await asyncio.sleep(0.0005)  # bursts of separate writes: the behaviour
 
         changer = asyncio.create_task(change())
         async for update in client.watch_jobs([job.id for job in jobs], timeout=20):

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from _client_apps import unused_port
+from _live_helpers import act_when, bounded, wait_until, within
 
 from asyncjobs import (
     Client,
@@ -27,14 +28,20 @@ from asyncjobs.testing import JobServer
 pytestmark = pytest.mark.anyio
 
 
-def later(delay: float, action: Callable[[], Any]) -> asyncio.Task[None]:
-    """Run ``action`` after ``delay`` seconds, in the background."""
+def following(server: JobServer) -> Callable[[], bool]:
+    """True once the client follows its jobs: a stream or a long poll is open, or a job was read
+    twice (polling)."""
+    return lambda: (
+        server.open_streams > 0
+        or server.open_polls > 0
+        or server.request_count("GET", "/jobs/*") >= 2
+    )
 
-    async def run() -> None:
-        await asyncio.sleep(delay)
-        action()
 
-    return asyncio.ensure_future(run())
+def when_following(server: JobServer, action: Callable[[], Any]) -> asyncio.Task[None]:
+    """Run ``action`` in the background once the client follows its jobs (not before, so the
+    change is one the wait has to see happen)."""
+    return act_when(following(server), action, message="the client never followed its jobs")
 
 
 def finish(
@@ -55,7 +62,7 @@ def finish(
 async def test_wait_for_job_returns_the_final_job(server: JobServer, client: Client) -> None:
     """The final state comes back, result included, over one shared stream."""
     job = server.create_job(status="running")
-    driver = later(0.05, finish(server, [job.id], result={"ok": True}))
+    driver = when_following(server, finish(server, [job.id], result={"ok": True}))
     final = await client.wait_for_job(job.id, timeout=5)
     await driver
     assert final.status is JobStatus.COMPLETED
@@ -77,7 +84,7 @@ async def test_wait_for_job_raises_job_failed_error_with_details(
 ) -> None:
     """A failed job raises JobFailedError with {job_id, failure_reason}."""
     job = server.create_job(status="running")
-    driver = later(0.05, finish(server, [job.id], "failed", error="disk full"))
+    driver = when_following(server, finish(server, [job.id], "failed", error="disk full"))
     with pytest.raises(JobFailedError) as caught:
         await client.wait_for_job(job.id, timeout=5)
     await driver
@@ -91,7 +98,7 @@ async def test_wait_for_job_raises_job_cancelled_error_with_details(
 ) -> None:
     """A cancelled job raises JobCancelledError with {job_id}."""
     job = server.create_job(status="running")
-    driver = later(0.05, lambda: server.update_job(job.id, status="cancelled"))
+    driver = when_following(server, lambda: server.update_job(job.id, status="cancelled"))
     with pytest.raises(JobCancelledError) as caught:
         await client.wait_for_job(job.id, timeout=5)
     await driver
@@ -154,7 +161,7 @@ async def test_wait_for_job_with_an_explicit_transport_follows_the_job_alone(
 ) -> None:
     """An explicit transport or poll interval is honoured."""
     job = server.create_job(status="running")
-    driver = later(0.1, finish(server, [job.id]))
+    driver = when_following(server, finish(server, [job.id]))
     assert (await client.wait_for_job(job.id, timeout=5, **options)).is_terminal
     await driver
     assert server.streams_opened == streams
@@ -166,7 +173,7 @@ async def test_wait_for_job_without_sse_uses_the_jobs_long_poll(fast: None) -> N
     """No streams on the server: a single wait follows its job with long polls."""
     async with JobServer(transports=("long-poll",)) as server, Client(server.url) as client:
         job = server.create_job(status="running")
-        driver = later(0.1, finish(server, [job.id]))
+        driver = when_following(server, finish(server, [job.id]))
         assert (await client.wait_for_job(job.id, timeout=5)).is_terminal
         await driver
         assert server.request_count("GET", "/jobs/*/poll") >= 1
@@ -183,12 +190,11 @@ async def test_wait_for_jobs_returns_results_in_input_order(
     jobs = [server.create_job(name=str(i), status="running") for i in range(5)]
     ids = [job.id for job in jobs]
 
-    async def finish_backwards() -> None:
+    def finish_backwards() -> None:
         for job_id in reversed(ids):
-            await asyncio.sleep(0.01)
             server.update_job(job_id, status="completed", result=job_id)
 
-    driver = asyncio.ensure_future(finish_backwards())
+    driver = when_following(server, finish_backwards)
     results = await client.wait_for_jobs([*ids, ids[0]], timeout=5)
     await driver
     assert [r.result for r in results if isinstance(r, Job)] == [*ids, ids[0]]
@@ -206,7 +212,7 @@ async def test_wait_for_jobs_fail_fast_raises_the_first_failure_at_once(
     """fail_fast: a failure ends the wait while other jobs still run."""
     running = server.create_job(status="running")
     doomed = server.create_job(status="running")
-    driver = later(0.05, finish(server, [doomed.id], "failed", error="bad input"))
+    driver = when_following(server, finish(server, [doomed.id], "failed", error="bad input"))
     with pytest.raises(JobFailedError) as caught:
         await client.wait_for_jobs([running.id, doomed.id], timeout=5)
     await driver
@@ -221,8 +227,14 @@ async def test_wait_for_jobs_without_fail_fast_waits_for_all_then_raises(
     """fail_fast=False: every job is waited for, then the first failure is raised."""
     slow = server.create_job(status="running")
     doomed = server.create_job(status="running")
-    later(0.02, finish(server, [doomed.id], "cancelled"))
-    slow_driver = later(0.2, finish(server, [slow.id]))
+    when_following(server, finish(server, [doomed.id], "cancelled"))
+    # The slow job ends after the stream sent the other's cancellation (two snapshots, then it):
+    # the wait must go on past that failure.
+    slow_driver = act_when(
+        lambda: server.events_sent >= 3,
+        finish(server, [slow.id]),
+        message="the stream never sent the cancellation",
+    )
     with pytest.raises(JobCancelledError) as caught:
         await client.wait_for_jobs([slow.id, doomed.id], timeout=5, fail_fast=False)
     assert slow_driver.done()
@@ -324,6 +336,8 @@ async def test_cancel_on_exit_finishes_its_cancels_despite_a_second_cancellation
     )
     await server.wait_until(lambda: server.open_streams == 1)
     waiter.cancel()
+    # Two loop turns, so the second cancellation lands while the shielded cancels run: the
+    # point of the test is where it lands, not waiting for something to happen.
     await asyncio.sleep(0)
     await asyncio.sleep(0)
     waiter.cancel()
@@ -353,16 +367,14 @@ async def test_as_completed_yields_final_states_in_finishing_order(
     already = server.create_job(status="completed")
     a, b, c = (server.create_job(status="running") for _ in range(3))
 
-    async def drive() -> None:
-        for job_id, status in ((b.id, "failed"), (c.id, "completed"), (a.id, "cancelled")):
-            await asyncio.sleep(0.03)
-            server.update_job(job_id, status=status)
-
-    driver = asyncio.ensure_future(drive())
-    seen = [
-        (job.id, job.status) async for job in client.as_completed([a.id, b.id, c.id, already.id])
-    ]
-    await driver
+    # Lockstep: each job ends once the previous final state was yielded.
+    endings = iter([(b.id, "failed"), (c.id, "completed"), (a.id, "cancelled")])
+    seen: list[tuple[str, JobStatus]] = []
+    async for job in client.as_completed([a.id, b.id, c.id, already.id], timeout=10):
+        seen.append((job.id, job.status))
+        ending = next(endings, None)
+        if ending is not None:
+            server.update_job(ending[0], status=ending[1])
     assert seen == [
         (already.id, JobStatus.COMPLETED),
         (b.id, JobStatus.FAILED),
@@ -428,7 +440,11 @@ async def test_many_jobs_without_sse_are_polled_in_batches(fast: None) -> None:
     async with JobServer(transports=("long-poll",)) as server, Client(server.url) as client:
         jobs = [server.create_job(status="running") for _ in range(150)]
         ids = [job.id for job in jobs]
-        driver = later(0.2, finish(server, ids))
+        driver = act_when(
+            lambda: server.request_count("GET", "/jobs") >= 2,
+            finish(server, ids),
+            message="the client never polled the jobs in batches",
+        )
         results = await client.wait_for_jobs(ids, timeout=5)
         await driver
         assert all(isinstance(r, Job) and r.is_terminal for r in results)
@@ -447,16 +463,26 @@ async def test_a_cut_shared_stream_is_resumed_with_last_event_id(
 ) -> None:
     """Cutting the multiplexed stream loses no job: it reconnects from its last event."""
     ids = [server.create_job(status="running").id for _ in range(20)]
-    waiter = asyncio.ensure_future(client.wait_for_jobs(ids, timeout=10))
+    finals: list[Job] = []
+
+    async def follow() -> None:
+        async for job in client.as_completed(ids, timeout=10):
+            finals.append(job)
+
+    waiter = asyncio.ensure_future(follow())
     await server.wait_until(lambda: server.open_streams == 1)
     for job_id in ids[:10]:
         server.update_job(job_id, status="completed")
-    await asyncio.sleep(0.05)
+    await wait_until(
+        lambda: len(finals) == 10,
+        message=lambda: f"only {len(finals)} of the first 10 final states arrived",
+    )
     assert server.cut_streams() == 1
     for job_id in ids[10:]:
         server.update_job(job_id, status="completed")
-    results = await waiter
-    assert all(isinstance(r, Job) and r.status is JobStatus.COMPLETED for r in results)
+    await bounded(waiter, "the final states after the cut")
+    assert sorted(job.id for job in finals) == sorted(ids)
+    assert all(job.status is JobStatus.COMPLETED for job in finals)
     streams = [r for r in server.requests if r.path.endswith("/events")]
     assert len(streams) == 2
     assert "Last-Event-ID" not in streams[0].headers
@@ -488,7 +514,7 @@ async def test_transient_errors_opening_the_shared_stream_are_retried(
     job = server.create_job(status="running")
     server.fail_next(2, 503, path="/events")
     server.fail_next(1, 429, headers={"Retry-After": "0"}, path="/events")
-    driver = later(0.2, finish(server, [job.id]))
+    driver = when_following(server, finish(server, [job.id]))
     assert (await client.wait_for_job(job.id, timeout=5)).is_terminal
     await driver
     assert server.request_count("GET", "/events") == 4
@@ -500,7 +526,7 @@ async def test_another_callers_job_fails_alone(fast: None) -> None:
         mine = [server.create_job(token="a", status="running").id for _ in range(3)]
         theirs = server.create_job(token="b", status="running").id
         async with Client(server.url, token="a") as client:
-            driver = later(0.1, finish(server, mine))
+            driver = when_following(server, finish(server, mine))
             results = await client.wait_for_jobs([*mine, theirs], timeout=5, return_exceptions=True)
             await driver
         assert [r.status for r in results[:3] if isinstance(r, Job)] == [JobStatus.COMPLETED] * 3
@@ -511,11 +537,12 @@ async def test_another_callers_job_fails_alone(fast: None) -> None:
 async def test_an_unreachable_server_fails_a_wait_as_fast_as_a_request() -> None:
     """A stream that never connected is as patient as one request (the retry policy)."""
     url = f"http://127.0.0.1:{unused_port()}/api/v1"
-    async with Client(url, retry=RetryPolicy(attempts=2, backoff_base=0.01)) as client:
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+    # Far below the waits' own 30 s: a stream that never connected gives up like a request.
+    async with (
+        Client(url, retry=RetryPolicy(attempts=2, backoff_base=0.01)) as client,
+        within(10, "an unreachable server did not fail the waits like a request"),
+    ):
         with pytest.raises(TransportError, match="cannot connect"):
             await client.wait_for_jobs(["a", "b"], timeout=30)
         with pytest.raises(TransportError):
             await client.wait_for_job("a", timeout=30)
-        assert loop.time() - started < 5
