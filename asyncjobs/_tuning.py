@@ -34,6 +34,9 @@ class Tuning:
         read_concurrency: Batched reads run at once (initial states, batched polling).
         max_single_feeds: Without a multiplexed stream, a job waited on alone is followed on its
             own (per-job SSE or long poll) up to this many at once; beyond, batched polling.
+        max_stream_ids: The most job ids one multiplexed stream opened with POST carries
+            (its body stays well under a server's usual 1 MiB limit); more jobs take more
+            streams, then batched polling.
         max_query_ids: The longest ``ids=`` query (characters) of a multiplexed stream opened
             with GET; longer id lists use POST.
         coalesce_window: While a multiplexed stream is busy (two reads that brought events
@@ -58,6 +61,7 @@ class Tuning:
     reopen_interval: float = 0.05
     read_concurrency: int = 4
     max_single_feeds: int = 8
+    max_stream_ids: int = 25_000
     max_query_ids: int = 2000
     coalesce_window: float = 0.01
 

@@ -31,6 +31,10 @@ logger = logging.getLogger("asyncjobs")
 
 _HEARTBEAT_CAP: Final = 300.0
 
+_FULL_READ: Final = 64 * 1024
+"""A read this large is a batch already: the next one is not held back (holding a saturated
+connection would only cap its throughput at what the socket buffer holds per window)."""
+
 
 class EventStream:
     """One resumable Server-Sent Events subscription.
@@ -239,7 +243,7 @@ class EventStream:
             self.received += len(events)
             # Busy: events read twice within two windows (so a steady flow, read once a
             # window, stays busy); a ping or a lone event does not make a stream busy.
-            self._busy = now - self._events_at < 2 * self._coalesce
+            self._busy = now - self._events_at < 2 * self._coalesce and len(chunk) < _FULL_READ
             self._events_at = now
         else:
             # A chunk without events is a ping (or the retry: field, or part of an event): the

@@ -162,21 +162,30 @@ class Hub:
         )
 
     def _assign(self, batch: list[Entry]) -> None:
-        if self._multiplexed():
-            stream = self._stream_for(len(batch))
-            if stream is not None:
-                stream.add(batch)
-                return
-        self.fallback(batch)
-
-    def _stream_for(self, count: int) -> MultiStream | None:
+        if not self._multiplexed():
+            self.fallback(batch)
+            return
         profile = self.api.profile
-        room = None if "events_many_post" in profile.routes else profile.max_batch
-        if len(self._streams) < TUNING.max_streams and (room is None or count <= room):
+        # A stream carries at most `room` ids: a query's worth, or what a POST body can hold.
+        room = TUNING.max_stream_ids if "events_many_post" in profile.routes else profile.max_batch
+        room = max(1, room)
+        rest: list[Entry] = []
+        for start in range(0, len(batch), room):
+            chunk = batch[start : start + room]
+            stream = self._stream_for(len(chunk), room)
+            if stream is None:
+                rest.extend(chunk)
+            else:
+                stream.add(chunk)
+        if rest:  # every stream full: the rest is polled in batches
+            self.fallback(rest)
+
+    def _stream_for(self, count: int, room: int) -> MultiStream | None:
+        if len(self._streams) < TUNING.max_streams:
             stream = MultiStream(self)
             self._streams.append(stream)
             return stream
-        fitting = [s for s in self._streams if room is None or len(s) + count <= room]
+        fitting = [s for s in self._streams if len(s) + count <= room]
         return min(fitting, key=len, default=None)
 
     def fallback(self, batch: list[Entry]) -> None:

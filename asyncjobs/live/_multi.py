@@ -36,9 +36,11 @@ class MultiStream:
     """One multiplexed SSE stream and the jobs it carries.
 
     A fresh stream connects without ``Last-Event-ID``: the server's snapshots are the jobs'
-    first states. Jobs joining a stream that is past its snapshots are read first (in batches)
-    and the stream reconnects from the oldest version read, or from its own last event id if
-    that is older, so nothing is missed and little is sent twice.
+    first states. Jobs joining a stream that is past its snapshots are read first (in batches,
+    while the stream is closed) and the stream reconnects from its own last event id. Versions
+    are server-wide, so a read made after that event reflects every change up to then: what
+    the joined jobs do after their read comes on the reconnect, and the stream's other jobs
+    resume where they were, without their history being sent again.
     """
 
     def __init__(self, hub: Hub) -> None:
@@ -52,7 +54,6 @@ class MultiStream:
         self._parse, self._custom = event_parser(hub.api.profile)
         self._task: asyncio.Task[None] | None = None
         self._phase: Literal["idle", "read", "connect", "stream", "sleep", "restart"] = "idle"
-        self._floor: int | None = None  # the oldest version read of jobs joined since connecting
         self._resend_all = False  # a job joined whose version is unknown: no Last-Event-ID
         self._carried = 0  # jobs the connection was opened with
         self._abandoned = 0  # of those, how many left unfinished (their events are noise)
@@ -105,6 +106,10 @@ class MultiStream:
         try:
             if previous is not None:
                 await asyncio.wait([previous])
+                # The ended task (with its cancellation's traceback, whose frames hold the task
+                # before it) must not live as long as this one: a stream that never runs empty
+                # would keep every connection it ever had.
+                del previous
                 pause = self._opened + TUNING.reopen_interval - time.monotonic()
                 if pause > 0:
                     await asyncio.sleep(pause)  # let more joins gather
@@ -192,16 +197,11 @@ class MultiStream:
             hub.deliver(job)
         for job_id, error in errors.items():
             hub.fail(job_id, error)
-        floor = self._floor
         for entry in batch:
-            if self.entries.get(entry.id) is not entry:
-                continue  # finished, failed or abandoned meanwhile
-            version = None if entry.job is None else entry.job.version
-            if version is None:
-                self._resend_all = True
-            elif floor is None or version < floor:
-                floor = version
-        self._floor = floor
+            if self.entries.get(entry.id) is entry and (
+                entry.job is None or entry.job.version is None
+            ):
+                self._resend_all = True  # an API without versions: resume with every snapshot
 
     async def _confirm(self) -> None:
         hub = self._hub
@@ -218,33 +218,29 @@ class MultiStream:
             hub.fail(job_id, error)
 
     def _resume_from(self) -> str | None:
-        last = self._stream.resume_id
-        if last is None or self._resend_all:
+        if self._resend_all:
             return None  # from the start: every job's snapshot
-        floor = self._floor
-        if floor is None:
-            return last
-        # Native event ids are versions: resuming from the oldest version read of the jobs
-        # that joined sends their changes since that read, and the others' since `last`.
-        return str(min(int(last), floor)) if last.isdigit() else None
+        return self._stream.resume_id
 
     async def _connect(self) -> None:
         profile = self._api.profile
         routes = profile.routes
         ids = list(self.entries)
         resume = self._resume_from()
-        query = profile.many_params(ids) if "events_many" in routes else None
-        if query is not None and (
-            "events_many_post" not in routes
-            or (
-                len(ids) <= profile.max_batch
-                and sum(map(len, query.values())) <= TUNING.max_query_ids
-            )
+        query = None
+        if "events_many" in routes and (
+            "events_many_post" not in routes or len(ids) <= profile.max_batch
         ):
+            query = profile.many_params(ids)
+            if (
+                "events_many_post" in routes
+                and sum(map(len, query.values())) > TUNING.max_query_ids
+            ):
+                query = None
+        if query is not None:
             await self._stream.connect("events_many", params=query, last_event_id=resume)
         else:
             await self._stream.connect("events_many_post", json={"ids": ids}, last_event_id=resume)
-        self._floor = None
         self._resend_all = False
         self._carried = len(ids)
         self._abandoned = 0
