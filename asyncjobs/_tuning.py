@@ -58,7 +58,7 @@ class Tuning:
     poll_growth: float = 1.5
     poll_cap: float = 3.0
     max_streams: int = 4
-    reopen_interval: float = 0.05
+    reopen_interval: float = 0.1
     read_concurrency: int = 4
     max_single_feeds: int = 8
     max_stream_ids: int = 25_000

@@ -58,6 +58,7 @@ class MultiStream:
         self._carried = 0  # jobs the connection was opened with
         self._abandoned = 0  # of those, how many left unfinished (their events are noise)
         self._opened = 0.0
+        self._timer: asyncio.TimerHandle | None = None  # a pending reconnect for joined jobs
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -69,13 +70,29 @@ class MultiStream:
         for entry in batch:
             entry.feed = self
             self.entries[entry.id] = entry
-        if self._stream.resume_id is not None:
-            self._unread.extend(batch)
-        self._dirty = True
         if self._task is None:
+            if self._stream.resume_id is not None:
+                self._unread.extend(batch)
             self._task = asyncio.create_task(self._run(None))
-        elif self._phase in ("stream", "sleep"):
+            return
+        # Not in the connection open or being opened: read, then carried by the next one.
+        self._unread.extend(batch)
+        self._dirty = True
+        self._restart_soon()
+
+    def _restart_soon(self) -> None:
+        """Reconnect with the grown id set once the connection is ``reopen_interval`` old, so
+        that jobs joining in a trickle (watches starting one by one) share one batched read
+        and one reconnect; the open connection keeps delivering meanwhile."""
+        if self._timer is None:
+            delay = self._opened + TUNING.reopen_interval - time.monotonic()
+            self._timer = asyncio.get_running_loop().call_later(max(0.0, delay), self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self._task is not None and self._dirty and self._phase in ("stream", "sleep"):
             self._restart()
+        # Reading or connecting: the run loop reads the new jobs, or schedules this again.
 
     def discard(self, entry: Entry, finished: bool) -> None:
         if self.entries.pop(entry.id, None) is None:
@@ -89,6 +106,9 @@ class MultiStream:
                 self._restart()  # most of what the stream carries is no longer wanted
 
     def stop(self) -> None:
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
         self._hub.stream_stopped(self)
         task, self._task = self._task, None
         stop_task(task)
@@ -110,14 +130,14 @@ class MultiStream:
                 # before it) must not live as long as this one: a stream that never runs empty
                 # would keep every connection it ever had.
                 del previous
-                pause = self._opened + TUNING.reopen_interval - time.monotonic()
-                if pause > 0:
-                    await asyncio.sleep(pause)  # let more joins gather
             while self.entries:
                 if self._unread:
-                    self._phase = "read"
-                    await self._admit()
-                    continue
+                    if self._resume_from() is None:
+                        self._unread.clear()  # the next connection sends every snapshot
+                    else:
+                        self._phase = "read"
+                        await self._admit()
+                        continue
                 self._phase = "connect"
                 self._dirty = False
                 try:
@@ -145,7 +165,7 @@ class MultiStream:
                     await asyncio.sleep(backoff.delay())
                     continue
                 if self._dirty:
-                    continue  # jobs joined or left while connecting: reconnect with them
+                    self._restart_soon()  # jobs joined while connecting: add them soon
                 self._phase = "stream"
                 await self._pump()
                 if self.entries and stream.closed_by_server:
