@@ -19,7 +19,7 @@ from ._exceptions import (
     PermissionDeniedError,
     ProtocolError,
 )
-from ._models import CleanupResult, Job, JobStatus, QueueStats
+from ._models import TRANSPORT_OPERATION, CleanupResult, Job, JobStatus, QueueStats, Transport
 from ._transport import NOT_OFFERED, HTTPClient, Response
 from ._tuning import TUNING
 from .profiles import Profile
@@ -69,6 +69,12 @@ class JobAPI:
     def offers(self, operation: str) -> bool:
         """Whether the profile has ``operation`` and the server was not seen to lack it."""
         return operation in self.profile.routes and operation not in self.unoffered
+
+    def can_follow(self, transport: Transport) -> bool:
+        """Whether the API offers ``transport`` and the server was not seen to lack it."""
+        return (
+            self.profile.offers(transport) and TRANSPORT_OPERATION[transport] not in self.unoffered
+        )
 
     def payload(self, response: Response, operation: str, job_id: str | None = None) -> Any:
         """The JSON of an answer, unwrapped by the profile."""

@@ -8,16 +8,21 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Literal, TypeAlias
 
 import attrs
 
 __all__ = [
     "TERMINAL",
+    "TRANSPORTS",
+    "TRANSPORT_OPERATION",
     "CleanupResult",
     "Job",
     "JobStatus",
     "QueueStats",
+    "Transport",
+    "WatchTransport",
+    "as_transport",
     "is_newer",
     "status_from_word",
 ]
@@ -207,3 +212,28 @@ def is_newer(last: Job | None, job: Job) -> bool:
         if value is not None and value != getattr(last, name):
             return True
     return False
+
+
+Transport: TypeAlias = Literal["sse", "long-poll", "poll"]
+"""A way to follow a job: a Server-Sent Events stream, a long poll, or interval polling."""
+
+WatchTransport: TypeAlias = Literal["auto", "sse", "long-poll", "poll"]
+"""How ``watch`` follows a job: the best the server offers (``"auto"``), or one transport."""
+
+TRANSPORTS: Final[tuple[Transport, ...]] = ("sse", "long-poll", "poll")
+"""Every transport, best first (``"auto"`` tries them in this order)."""
+
+TRANSPORT_OPERATION: Final[Mapping[Transport, str]] = {
+    "sse": "events",
+    "long-poll": "poll",
+    "poll": "get",
+}
+"""The profile operation each transport needs (also what is remembered when it is lacking)."""
+
+
+def as_transport(word: object) -> Transport | None:
+    """``word`` as a :data:`Transport`, or None when it names none."""
+    for transport in TRANSPORTS:
+        if word == transport:
+            return transport
+    return None

@@ -25,8 +25,8 @@ from anyio.abc import TaskStatus
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ._client import Client, WatchTransport
-from ._models import CleanupResult, Job, JobStatus, QueueStats
+from ._client import Client
+from ._models import CleanupResult, Job, JobStatus, QueueStats, WatchTransport
 from ._transport import RetryPolicy
 from ._validation import check_job_ids
 from .profiles import Profile

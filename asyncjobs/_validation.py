@@ -11,7 +11,7 @@ from typing import Final
 
 from yarl import URL
 
-from ._models import JobStatus
+from ._models import TRANSPORTS, JobStatus
 
 __all__ = [
     "check_base_url",
@@ -134,7 +134,7 @@ def check_status(status: JobStatus | str | None) -> JobStatus | None:
     return wanted
 
 
-_TRANSPORTS: Final = frozenset({"auto", "sse", "long-poll", "poll"})
+_WATCH_TRANSPORTS: Final = frozenset({"auto", *TRANSPORTS})
 
 
 def check_transport(transport: object) -> str:
@@ -143,7 +143,7 @@ def check_transport(transport: object) -> str:
     Raises:
         ValueError: not one of ``"auto"``, ``"sse"``, ``"long-poll"``, ``"poll"``.
     """
-    if not isinstance(transport, str) or transport not in _TRANSPORTS:
+    if not isinstance(transport, str) or transport not in _WATCH_TRANSPORTS:
         raise ValueError(
             f"transport must be 'auto', 'sse', 'long-poll' or 'poll', got {transport!r}"
         )

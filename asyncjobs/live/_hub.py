@@ -34,7 +34,6 @@ from asyncjobs._tuning import TUNING
 from ._entry import Entry, Feed, Listener
 from ._multi import MULTIPLEXED, MultiStream
 from ._poller import Poller, SingleFeed
-from ._single import OPERATION
 
 __all__ = ["Entry", "Feed", "Hub", "Inbox", "Listener", "follow"]
 
@@ -190,14 +189,10 @@ class Hub:
 
     def fallback(self, batch: list[Entry]) -> None:
         """Follow ``batch`` without a multiplexed stream."""
-        profile = self.api.profile
         if (
             len(batch) == 1
             and len(self._singles) < TUNING.max_single_feeds
-            and any(
-                profile.offers(name) and OPERATION[name] not in self.api.unoffered
-                for name in ("sse", "long-poll")
-            )
+            and (self.api.can_follow("sse") or self.api.can_follow("long-poll"))
         ):
             self._singles.add(SingleFeed(self, batch[0]))
             return

@@ -17,26 +17,20 @@ import asyncio
 import logging
 import random
 import time
-from typing import Final, Literal, Protocol
+from typing import Protocol
 
 from asyncjobs._api import JobAPI
 from asyncjobs._exceptions import APIError, ProtocolError, TransportError, UnsupportedOperationError
-from asyncjobs._models import Job, is_newer
+from asyncjobs._models import TRANSPORT_OPERATION, Job, Transport, as_transport, is_newer
 from asyncjobs._transport import NOT_OFFERED, Backoff, EventStream, NotOffered, is_transient
 from asyncjobs._tuning import TUNING
+from asyncjobs._validation import check_transport
 
 from ._events import JOB_EVENTS, event_parser
 
-__all__ = ["OPERATION", "TRANSPORTS", "JobFollower", "TransportName", "new_backoff"]
+__all__ = ["JobFollower", "new_backoff"]
 
 logger = logging.getLogger("asyncjobs")
-
-TransportName = Literal["sse", "long-poll", "poll"]
-
-TRANSPORTS: Final[tuple[TransportName, ...]] = ("sse", "long-poll", "poll")
-
-OPERATION: Final[dict[str, str]] = {"sse": "events", "long-poll": "poll", "poll": "get"}
-"""The profile operation each transport needs; also the key remembered when it is not offered."""
 
 
 def new_backoff() -> Backoff:
@@ -47,7 +41,7 @@ def new_backoff() -> Backoff:
 
 
 class _Feed(Protocol):
-    transport: TransportName
+    transport: Transport
 
     async def next(self, last: Job | None, deadline: float | None) -> list[Job]: ...
 
@@ -57,7 +51,7 @@ class _Feed(Protocol):
 class _SSEFeed:
     """The job's own SSE stream (``events``), resumed after drops and stalls."""
 
-    transport: TransportName = "sse"
+    transport: Transport = "sse"
 
     def __init__(self, api: JobAPI, job_id: str) -> None:
         self._api = api
@@ -163,7 +157,7 @@ class _SSEFeed:
 class _LongPollFeed:
     """Long polls (``poll``): each request is held by the server until the job changes."""
 
-    transport: TransportName = "long-poll"
+    transport: Transport = "long-poll"
 
     def __init__(self, api: JobAPI, job_id: str) -> None:
         self._api = api
@@ -245,7 +239,7 @@ class _PollFeed:
     """Interval polling (``get``): adaptive (fast first, slower while nothing changes, fast
     again after a change) unless the caller fixed the interval."""
 
-    transport: TransportName = "poll"
+    transport: Transport = "poll"
 
     def __init__(self, api: JobAPI, job_id: str, interval: float | None) -> None:
         self._api = api
@@ -316,22 +310,15 @@ class JobFollower:
         self._unoffered = api.unoffered
         self._explicit = transport != "auto"
         profile = api.profile
-        chain: list[TransportName]
+        chain: list[Transport]
         if self._explicit:
-            chosen = next((name for name in TRANSPORTS if name == transport), None)
-            if chosen is None:
-                raise ValueError(
-                    f"transport must be 'auto', 'sse', 'long-poll' or 'poll', got {transport!r}"
-                )
-            if not profile.offers(chosen) or OPERATION[chosen] in self._unoffered:
+            chosen = as_transport(check_transport(transport))
+            assert chosen is not None
+            if not api.can_follow(chosen):
                 raise UnsupportedOperationError(profile.name, f"{chosen} transport")
             chain = [chosen]
         else:
-            chain = [
-                name
-                for name in ("sse", "long-poll")
-                if profile.offers(name) and OPERATION[name] not in self._unoffered
-            ]
+            chain = [name for name in ("sse", "long-poll") if api.can_follow(name)]
             chain.append("poll")  # reading the job always works
         self._chain = chain
         self._feed: _Feed | None = None
@@ -342,7 +329,7 @@ class JobFollower:
         """The transport in use, or None before the first :meth:`next`."""
         return None if self._feed is None else self._feed.transport
 
-    def _open(self, name: TransportName) -> _Feed:
+    def _open(self, name: Transport) -> _Feed:
         if name == "sse":
             return _SSEFeed(self._api, self._job_id)
         if name == "long-poll":
@@ -376,7 +363,7 @@ class JobFollower:
                 self._feed = None
                 name = self._chain.pop(0)
                 if exc.remember:
-                    self._unoffered.add(OPERATION[name])
+                    self._unoffered.add(TRANSPORT_OPERATION[name])
                 if self._explicit:
                     raise UnsupportedOperationError(
                         self._api.profile.name, f"{name} transport", str(exc)

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from ._base import OPERATIONS, Profile, Route, Transport
+from asyncjobs._models import Transport
+
+from ._base import OPERATIONS, Profile, Route
 from ._compileo import COMPILEO
 from ._dataiku import DATAIKU
 from ._fiddler import FIDDLER

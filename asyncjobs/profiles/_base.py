@@ -30,13 +30,22 @@ import base64
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, TypeAlias
+from typing import Any
 
 import attrs
 
 from asyncjobs._converter import cleanup_result_from, job_from_native, queue_stats_from
 from asyncjobs._exceptions import ProtocolError
-from asyncjobs._models import CleanupResult, Job, JobStatus, QueueStats
+from asyncjobs._models import (
+    TRANSPORT_OPERATION,
+    TRANSPORTS,
+    CleanupResult,
+    Job,
+    JobStatus,
+    QueueStats,
+    Transport,
+    as_transport,
+)
 from asyncjobs._urls import encode_ids
 
 from ._error_bodies import error_fields
@@ -44,8 +53,6 @@ from ._fields import snippet
 
 __all__ = ["OPERATIONS", "Profile", "Route", "Transport"]
 
-Transport: TypeAlias = Literal["sse", "long-poll", "poll"]
-"""A way to follow a job: a Server-Sent Events stream, a long poll, or interval polling."""
 
 OPERATIONS = frozenset(
     {
@@ -150,15 +157,13 @@ def _check_auth(instance: Profile, attribute: attrs.Attribute[str], value: str) 
 
 
 def _to_transports(value: Sequence[str]) -> tuple[Transport, ...]:
-    known: tuple[Transport, ...] = ("sse", "long-poll", "poll")
     result: list[Transport] = []
     for item in value:
-        for transport in known:
-            if item == transport:
-                result.append(transport)
-                break
-        else:
-            raise ValueError(f"unknown transport {item!r}; known: 'sse', 'long-poll', 'poll'")
+        transport = as_transport(item)
+        if transport is None:
+            known = ", ".join(repr(name) for name in TRANSPORTS)
+            raise ValueError(f"unknown transport {item!r}; known: {known}")
+        result.append(transport)
     return tuple(result)
 
 
@@ -210,8 +215,7 @@ class Profile:
         """Whether the API offers ``transport`` (listed in :attr:`transports`, route present)."""
         if transport not in self.transports:
             return False
-        needs = {"sse": "events", "long-poll": "poll", "poll": "get"}[transport]
-        return needs in self.routes
+        return TRANSPORT_OPERATION[transport] in self.routes
 
     # -- requests ------------------------------------------------------------------------
 
