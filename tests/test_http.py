@@ -29,6 +29,7 @@ from asyncjobs import (
 )
 from asyncjobs._transport import Response, translate_error
 from asyncjobs._transport._redirects import MAX_REDIRECTS
+from asyncjobs._transport._stream import open_stream
 from asyncjobs.profiles import NATIVE
 from asyncjobs.testing import JobServer
 
@@ -605,7 +606,7 @@ async def test_stream_outlives_the_request_timeout(server: JobServer) -> None:
     job = server.create_job("x")
     async with (
         Client(server.url, timeout=0.2) as client,
-        client._http.stream("events", path_params={"job_id": job.id}) as response,
+        open_stream(client._http, "events", path_params={"job_id": job.id}) as response,
     ):
         assert response.status == 200
         assert response.headers["Content-Type"].startswith("text/event-stream")
@@ -622,7 +623,7 @@ async def test_stream_error_status_is_raised_before_yielding(server: JobServer) 
     """A 404 on opening is a JobNotFoundError; the body is never handed out."""
     async with Client(server.url) as client:
         with pytest.raises(JobNotFoundError) as caught:
-            async with client._http.stream("events", path_params={"job_id": "nope"}):
+            async with open_stream(client._http, "events", path_params={"job_id": "nope"}):
                 pytest.fail("yielded an error answer")
     assert caught.value.job_ids == ("nope",)
 
@@ -631,13 +632,13 @@ async def test_stream_is_released_on_exit_and_on_cancellation(server: JobServer)
     """Leaving the block, normally or by cancellation, closes the stream's connection."""
     job = server.create_job("x")
     async with Client(server.url) as client:
-        async with client._http.stream("events", path_params={"job_id": job.id}) as response:
+        async with open_stream(client._http, "events", path_params={"job_id": job.id}) as response:
             await response.content.readline()
             await server.wait_until(lambda: server.open_streams == 1)
         await server.wait_until(lambda: server.open_streams == 0)
 
         async def read_forever() -> None:
-            async with client._http.stream("events", path_params={"job_id": job.id}) as resp:
+            async with open_stream(client._http, "events", path_params={"job_id": job.id}) as resp:
                 while await resp.content.readline():
                     pass
 
@@ -654,7 +655,7 @@ async def test_a_cut_stream_raises_transport_error_while_reading(server: JobServ
     job = server.create_job("x")
 
     async def read_until_cut(client: Client) -> None:
-        async with client._http.stream("events", path_params={"job_id": job.id}) as resp:
+        async with open_stream(client._http, "events", path_params={"job_id": job.id}) as resp:
             await resp.content.readline()
             server.cut_streams()
             while await resp.content.readline():
@@ -671,7 +672,7 @@ async def test_stream_opening_waits_for_the_pause(server: JobServer) -> None:
     async with Client(server.url) as client:
         client._http.pause(0.5)
         started = time.monotonic()
-        async with client._http.stream("events", path_params={"job_id": job.id}):
+        async with open_stream(client._http, "events", path_params={"job_id": job.id}):
             pass
         assert time.monotonic() - started >= 0.4
 

@@ -16,8 +16,7 @@ import enum
 import json as _json
 import logging
 import time
-from collections.abc import AsyncIterator, Collection, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Collection, Mapping
 from typing import Any, Final
 
 import aiohttp
@@ -33,7 +32,7 @@ from asyncjobs.profiles import Profile, Route
 from ._errors import FOREIGN_ERRORS, nothing_sent, translate_error
 from ._pause import PauseGate
 from ._redirects import MAX_REDIRECTS, send_following_redirects
-from ._response import Response, api_error
+from ._response import PAUSE_STATUSES, Response, api_error
 from ._retry import RetryPolicy, parse_retry_after
 from ._session import Connections
 
@@ -49,10 +48,8 @@ class _Unset(enum.Enum):
 UNSET: Final = _Unset.UNSET
 """The default of ``timeout=`` in :meth:`HTTPClient.request`: the client's own timeout."""
 
-_PAUSE_STATUSES = frozenset({429, 503})
 
-
-def _json_body(value: Any, headers: dict[str, str]) -> bytes | None:
+def json_body(value: Any, headers: dict[str, str]) -> bytes | None:
     """``value`` as a compact UTF-8 JSON body (None for none), setting its Content-Type."""
     if value is None:
         return None
@@ -93,7 +90,8 @@ class HTTPClient:
         self.profile = profile
         self.timeout = timeout
         self.retry = retry
-        self._origin = URL(base_url).origin()
+        self.origin = URL(base_url).origin()
+        """The base URL's origin: the only one credentials are sent to."""
         self.connections = Connections(session, max_connections)
         self._gate = PauseGate()
         # Sent everywhere: identification and the profile's fixed headers.
@@ -143,13 +141,20 @@ class HTTPClient:
 
     # -- building requests ---------------------------------------------------------------
 
-    def _route(self, operation: str) -> Route:
+    def route(self, operation: str) -> Route:
+        """The profile's route of ``operation``.
+
+        Raises:
+            UnsupportedOperationError: the profile has no such operation.
+        """
         route = self.profile.routes.get(operation)
         if route is None:
             raise UnsupportedOperationError(self.profile.name, operation)
         return route
 
-    def _headers(self, call: Mapping[str, str] | None, credentials: bool) -> CIMultiDict[str]:
+    def headers(self, call: Mapping[str, str] | None, credentials: bool) -> CIMultiDict[str]:
+        """The headers of a request: the fixed ones, the credentials (to the base URL's origin
+        only), then the call's own."""
         headers = CIMultiDict(self._plain_headers)
         if credentials:
             headers.update(self._credentials)
@@ -171,7 +176,7 @@ class HTTPClient:
         Raises:
             UnsupportedOperationError: the profile has no such operation.
         """
-        route = self._route(operation)
+        route = self.route(operation)
         return build_url(self.base_url, fill_path(route.path, path_params), params)
 
     # -- requests ------------------------------------------------------------------------
@@ -218,12 +223,12 @@ class HTTPClient:
             ProtocolError: a broken answer or redirect.
             RuntimeError: the client is closed.
         """
-        route = self._route(operation)
+        route = self.route(operation)
         method = route.method
         path = fill_path(route.path, path_params)
         url = build_url(self.base_url, path, params)
         call_headers = dict(headers or {})
-        data = _json_body(json, call_headers)
+        data = json_body(json, call_headers)
         safe = route.safe if idempotent is None else idempotent
         limit = self.timeout if isinstance(timeout, _Unset) else timeout
         policy = self.retry
@@ -272,7 +277,7 @@ class HTTPClient:
             if 200 <= status < 300 or (uncertain and status in tolerate_after_retry):
                 return response
             retry_after = parse_retry_after(response.headers)
-            if retry_after is not None and status in _PAUSE_STATUSES:
+            if retry_after is not None and status in PAUSE_STATUSES:
                 self.pause(retry_after, status=status)
             if safe and attempt < policy.attempts and policy.retries_status(status):
                 delay = retry_after if retry_after is not None else policy.backoff(attempt)
@@ -312,8 +317,8 @@ class HTTPClient:
                     url,
                     data=data,
                     call_headers=call_headers,
-                    headers_for=self._headers,
-                    origin=self._origin,
+                    headers_for=self.headers,
+                    origin=self.origin,
                     client_timeout=client_timeout,
                 )
                 async with raw:
@@ -346,107 +351,3 @@ class HTTPClient:
             path_params=path_params,
             retry_after=retry_after,
         )
-
-    # -- streams -------------------------------------------------------------------------
-
-    @asynccontextmanager
-    async def stream(
-        self,
-        operation: str,
-        *,
-        path_params: Mapping[str, str] | None = None,
-        params: Mapping[str, str] | None = None,
-        json: Any = None,
-        headers: Mapping[str, str] | None = None,
-        method: str | None = None,
-    ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """Open a streaming answer (an SSE stream) of ``operation``; no retries, no total timeout.
-
-        The connection and the wait for the response headers are bounded by the client's
-        timeout; reading the body is not (detecting a stalled stream is the caller's job).
-        aiohttp errors raised while the caller reads the body inside the block come out as
-        :class:`TransportError`. The connection is released on exit, cancellation included.
-
-        Args:
-            operation: A profile operation, e.g. ``"events"``.
-            path_params: Values of the route's placeholders.
-            params: Query parameters (an :class:`~._urls.Encoded` value is used verbatim).
-            json: A JSON body, or None.
-            headers: Extra headers (``Accept: text/event-stream`` unless given, and e.g.
-                ``Last-Event-ID``).
-            method: Overrides the route's method.
-
-        Yields:
-            The aiohttp response, status 2xx, body unread.
-
-        Raises:
-            UnsupportedOperationError: the profile has no such operation.
-            APIError: a non-2xx answer, raised before yielding (so 404, 405, 406 and 501 can be
-                taken as "not offered").
-            TransportError: no answer, or the stream broke while being read.
-            RuntimeError: the client is closed.
-        """
-        route = self._route(operation)
-        verb = (method or route.method).upper()
-        path = fill_path(route.path, path_params)
-        url = build_url(self.base_url, path, params)
-        call_headers = {"Accept": "text/event-stream", **(headers or {})}
-        data = _json_body(json, call_headers)
-        await self.wait_if_paused()
-        async with self.connections.streams:  # held while the stream is open
-            session = self.connections.session()
-            client_timeout = aiohttp.ClientTimeout(
-                total=None, connect=None, sock_connect=self.timeout, sock_read=None
-            )
-            try:
-                async with asyncio.timeout(self.timeout):
-                    raw = await send_following_redirects(
-                        session,
-                        verb,
-                        url,
-                        data=data,
-                        call_headers=call_headers,
-                        headers_for=self._headers,
-                        origin=self._origin,
-                        client_timeout=client_timeout,
-                    )
-            except FOREIGN_ERRORS as exc:
-                raise translate_error(exc, method=verb, path=path) from exc
-            except TimeoutError as exc:
-                raise TransportError(
-                    f"no answer to {verb} {path} within {self.timeout} s (the client's timeout)"
-                ) from exc
-            logger.debug("%s %s -> %d (stream)", verb, path, raw.status)
-            try:
-                if not 200 <= raw.status < 300:
-                    await self._raise_for_stream(raw, operation, verb, path, path_params)
-                try:
-                    yield raw
-                except FOREIGN_ERRORS as exc:
-                    raise translate_error(exc, method=verb, path=path) from exc
-            finally:
-                if raw.content.at_eof():
-                    raw.release()
-                else:
-                    raw.close()
-
-    async def _raise_for_stream(
-        self,
-        raw: aiohttp.ClientResponse,
-        operation: str,
-        method: str,
-        path: str,
-        path_params: Mapping[str, str] | None,
-    ) -> None:
-        try:
-            async with asyncio.timeout(self.timeout):
-                body = await raw.read()
-        except (*FOREIGN_ERRORS, TimeoutError):
-            body = b""
-        response = Response(
-            raw.status, raw.headers, body, operation=operation, method=method, path=path
-        )
-        retry_after = parse_retry_after(raw.headers)
-        if retry_after is not None and raw.status in _PAUSE_STATUSES:
-            self.pause(retry_after, status=raw.status)
-        raise self.error_for(response, path_params=path_params, retry_after=retry_after)

@@ -23,7 +23,7 @@ from asyncjobs._exceptions import (
 if TYPE_CHECKING:
     from asyncjobs.profiles import Profile
 
-__all__ = ["Response", "api_error"]
+__all__ = ["PAUSE_STATUSES", "Response", "api_error"]
 
 _SNIPPET = 200
 
@@ -89,7 +89,8 @@ class Response:
             return self.body.decode("utf-8", errors="replace")
 
 
-_PAUSE_STATUSES = frozenset({429, 503})
+PAUSE_STATUSES = frozenset({429, 503})
+"""Statuses whose ``Retry-After`` pauses all of a client's traffic to the server."""
 
 
 def api_error(
@@ -128,7 +129,7 @@ def api_error(
     summary = details or (error if error and error != phrase else None)
     if summary:
         message = f"{message}: {summary}"
-    if retry_after is not None and status in _PAUSE_STATUSES:
+    if retry_after is not None and status in PAUSE_STATUSES:
         message = f"{message} (Retry-After: {retry_after:g} s)"
     fields: dict[str, Any] = {
         "status": status,

@@ -48,102 +48,10 @@ from asyncjobs._models import (
 )
 from asyncjobs._urls import encode_ids
 
-from ._error_bodies import error_fields
-from ._fields import snippet
+from ._fields import error_fields, id_in, list_field, snippet
+from ._route import OPERATIONS, Route, to_routes
 
-__all__ = ["OPERATIONS", "Profile", "Route", "Transport"]
-
-
-OPERATIONS = frozenset(
-    {
-        "submit",  # create a job
-        "get",  # read one job
-        "get_many",  # read many jobs in one request
-        "list",  # list jobs, page by page
-        "cancel",
-        "restart",
-        "delete",
-        "log",  # the job's log, as text
-        "poll",  # long poll: answers when the job changes
-        "events",  # SSE stream of one job
-        "events_many",  # SSE stream of many jobs, ids in the query
-        "events_many_post",  # the same, ids in a JSON body
-        "stats",
-        "cleanup",
-    }
-)
-"""The operation names a profile routes (the keys of :attr:`Profile.routes`)."""
-
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-_METHOD = re.compile(r"[A-Z]+")
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def _upper(value: str) -> str:
-    return value.upper()
-
-
-def _check_method(instance: Route, attribute: attrs.Attribute[str], value: str) -> None:
-    if not _METHOD.fullmatch(value):
-        raise ValueError(f"Route method must be an HTTP method such as 'GET', got {value!r}")
-
-
-def _check_path(instance: Route, attribute: attrs.Attribute[str], value: str) -> None:
-    if not value.startswith("/") or "?" in value or "#" in value:
-        raise ValueError(
-            f"Route path must start with '/' and have no query or fragment, got {value!r}"
-        )
-
-
-@attrs.frozen
-class Route:
-    """Where an operation lives: an HTTP method and a path template under the base URL.
-
-    Attributes:
-        method: The HTTP method, e.g. ``"POST"``.
-        path: The path after the base URL, with placeholders such as ``{job_id}`` that are each
-            filled with one percent-encoded path segment, e.g. ``"/jobs/{job_id}/cancel"``.
-        idempotent: Whether the request may be repeated safely (so the retry policy may repeat
-            it); None means "by method": GET, HEAD, OPTIONS, PUT and DELETE are.
-    """
-
-    method: str = attrs.field(converter=_upper, validator=_check_method)
-    path: str = attrs.field(validator=_check_path)
-    idempotent: bool | None = attrs.field(default=None, kw_only=True)
-
-    @property
-    def safe(self) -> bool:
-        """True when the request may be repeated (see :attr:`idempotent`)."""
-        if self.idempotent is not None:
-            return self.idempotent
-        return self.method in _SAFE_METHODS
-
-    @property
-    def placeholders(self) -> tuple[str, ...]:
-        """The names of the path's placeholders, in order."""
-        return tuple(_PLACEHOLDER.findall(self.path))
-
-    @classmethod
-    def parse(cls, spec: str, *, idempotent: bool | None = None) -> Route:
-        """Build a route from ``"METHOD /path"``, e.g. ``Route.parse("GET /jobs/{job_id}")``.
-
-        Raises:
-            ValueError: ``spec`` is not a method, one space and a path.
-        """
-        method, _, path = spec.strip().partition(" ")
-        if not path:
-            raise ValueError(f"expected a route such as 'GET /jobs/{{job_id}}', got {spec!r}")
-        return cls(method, path.strip(), idempotent=idempotent)
-
-
-def _to_routes(value: Mapping[str, Route | str]) -> Mapping[str, Route]:
-    routes: dict[str, Route] = {}
-    for operation, route in value.items():
-        if operation not in OPERATIONS:
-            known = ", ".join(sorted(OPERATIONS))
-            raise ValueError(f"unknown operation {operation!r} in routes; known: {known}")
-        routes[operation] = route if isinstance(route, Route) else Route.parse(route)
-    return routes
+__all__ = ["OPERATIONS", "Profile", "Route"]
 
 
 def _check_auth(instance: Profile, attribute: attrs.Attribute[str], value: str) -> None:
@@ -194,7 +102,7 @@ class Profile:
     """
 
     name: str
-    routes: Mapping[str, Route] = attrs.field(converter=_to_routes)
+    routes: Mapping[str, Route] = attrs.field(converter=to_routes)
     auth: str = attrs.field(default="bearer", validator=_check_auth)
     transports: tuple[Transport, ...] = attrs.field(
         default=("sse", "long-poll", "poll"), converter=_to_transports
@@ -325,7 +233,7 @@ class Profile:
         """
         if isinstance(payload, list):
             return [self.parse_job(item) for item in payload], None
-        jobs = _list_field(payload, "jobs", "list")
+        jobs = list_field(payload, "jobs", "list")
         cursor = payload.get("next_cursor")
         if cursor is not None and not isinstance(cursor, str):
             raise ProtocolError(f"list answer: 'next_cursor' must be a string, got {cursor!r}")
@@ -340,7 +248,7 @@ class Profile:
         Raises:
             ProtocolError: the answer has no list of jobs.
         """
-        jobs = _list_field(payload, "jobs", "get_many")
+        jobs = list_field(payload, "jobs", "get_many")
         missing = payload.get("not_found") or []
         if not isinstance(missing, list):
             raise ProtocolError(f"get_many answer: 'not_found' must be a list, got {missing!r}")
@@ -369,7 +277,7 @@ class Profile:
                 return self.parse_action(inner, operation=operation, job_id=job_id)
         if job_id is not None:
             return job_id
-        found = _id_in(payload)
+        found = id_in(payload)
         if found is not None:
             return found
         raise ProtocolError(
@@ -396,27 +304,3 @@ class Profile:
             body: The decoded JSON body, or the body's text when it is not JSON.
         """
         return error_fields(body)
-
-
-def _id_in(payload: Any) -> str | None:
-    """The job id an answer carries: itself, or under ``job_id`` or ``id``."""
-    if isinstance(payload, dict):
-        for key in ("job_id", "id"):
-            found = _id_in(payload.get(key))
-            if found is not None:
-                return found
-        return None
-    if isinstance(payload, str | int) and not isinstance(payload, bool) and payload != "":
-        return str(payload)
-    return None
-
-
-def _list_field(payload: Any, key: str, operation: str) -> list[Any]:
-    if not isinstance(payload, dict):
-        raise ProtocolError(f"{operation} answer: expected an object, got {snippet(payload)}")
-    value = payload.get(key)
-    if not isinstance(value, list):
-        raise ProtocolError(
-            f"{operation} answer: expected a list under {key!r}, got {snippet(value)}"
-        )
-    return value

@@ -18,11 +18,14 @@ from asyncjobs._exceptions import ProtocolError
 
 __all__ = [
     "as_object",
+    "error_fields",
     "epoch_ms",
     "field_id",
     "field_number",
     "field_text",
     "field_time",
+    "id_in",
+    "list_field",
     "nested",
     "snippet",
 ]
@@ -181,3 +184,97 @@ def epoch_ms(payload: Mapping[str, Any], key: str, api: str) -> datetime | None:
         except (OverflowError, OSError, ValueError):
             pass
     raise _bad(api, key, "milliseconds since the epoch", value)
+
+
+def id_in(payload: Any) -> str | None:
+    """The job id an answer carries: itself, or under ``job_id`` or ``id``."""
+    if isinstance(payload, dict):
+        for key in ("job_id", "id"):
+            found = id_in(payload.get(key))
+            if found is not None:
+                return found
+        return None
+    if isinstance(payload, str | int) and not isinstance(payload, bool) and payload != "":
+        return str(payload)
+    return None
+
+
+def list_field(payload: Any, key: str, operation: str) -> list[Any]:
+    if not isinstance(payload, dict):
+        raise ProtocolError(f"{operation} answer: expected an object, got {snippet(payload)}")
+    value = payload.get(key)
+    if not isinstance(value, list):
+        raise ProtocolError(
+            f"{operation} answer: expected a list under {key!r}, got {snippet(value)}"
+        )
+    return value
+
+
+# -- error bodies ---------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    return str(value)
+
+
+def _fastapi_detail(detail: Any) -> str | None:
+    if isinstance(detail, list):
+        parts = []
+        for item in detail:
+            if isinstance(item, dict):
+                loc = item.get("loc")
+                where = ".".join(str(p) for p in loc) if isinstance(loc, list) else None
+                msg = _text(item.get("msg")) or snippet(item)
+                parts.append(f"{where}: {msg}" if where else msg)
+            else:
+                parts.append(str(item))
+        return "; ".join(parts) or None
+    return _text(detail)
+
+
+def error_fields(body: Any) -> tuple[str | None, str | None]:
+    """Read ``(error, details)`` from an error body of any known shape.
+
+    Args:
+        body: The decoded JSON body, or the body's text when it is not JSON.
+
+    Returns:
+        The reason (e.g. ``"Not Found"``, an error code or type) and what was wrong, each None
+        when the body does not say.
+    """
+    if isinstance(body, str):
+        text = body.strip()
+        return None, (text[:500] if text else None)
+    if not isinstance(body, dict):
+        return None, None
+    error = body.get("error")
+    if isinstance(error, dict):  # {"error": {"code", "message", "errors": [...]}}
+        message = _text(error.get("message"))
+        code = _text(error.get("code"))
+        reasons = error.get("errors")
+        if isinstance(reasons, list):
+            extra = [
+                _text(r.get("message")) or _text(r.get("reason")) or ""
+                for r in reasons
+                if isinstance(r, dict)
+            ]
+            extra = [e for e in extra if e and e != message]
+            if extra:
+                message = "; ".join([m for m in (message, *extra) if m])
+        return code, message
+    if "errorType" in body:  # Dataiku
+        return _text(body.get("errorType")), _text(
+            body.get("detailedMessage") or body.get("message")
+        )
+    details = body.get("details")
+    if details is None:
+        details = body.get("message")
+    if details is None and "detail" in body:
+        return _text(error), _fastapi_detail(body.get("detail"))
+    if details is not None and not isinstance(details, str):
+        details = snippet(details, 500)
+    return _text(error), _text(details)
