@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import attrs
 import cattrs
@@ -150,23 +150,23 @@ def job_from_native(payload: Any) -> Job:
                 and (started is None or started.tzinfo is UTC)
                 and (completed is None or completed.tzinfo is UTC)
             ):
-                job = _new_job(Job)
-                _set_id(job, job_id)
-                _set_status(job, status)
-                _set_name(job, name)
-                _set_progress(job, progress)
-                _set_message(job, message)
-                _set_result(job, payload.get("result"))
-                _set_error(job, error)
-                _set_priority(job, priority)
-                _set_config(job, config)
-                _set_created_at(job, created)
-                _set_started_at(job, started)
-                _set_completed_at(job, completed)
-                _set_updated_at(job, updated)
-                _set_version(job, version)
-                _set_raw(job, payload)
-                return job
+                return _assemble(
+                    job_id,
+                    status,
+                    name,
+                    progress,
+                    message,
+                    payload.get("result"),
+                    error,
+                    priority,
+                    config,
+                    created,
+                    started,
+                    completed,
+                    updated,
+                    version,
+                    payload,
+                )
     return _job_from_native_checked(payload)
 
 
@@ -188,51 +188,83 @@ def _job_from_native_checked(payload: Any) -> Job:
     if type(word) is not str:
         raise _bad("status", "a string", word)
     status = status_from_word(word)
-    progress = get("progress")
-    if progress is not None and type(progress) not in _NUMBER:
-        raise _bad("progress", "a number or null", progress)
-    name = get("name")
-    if name is not None and type(name) is not str:
-        raise _bad("name", "a string or null", name)
-    message = get("message")
-    if message is not None and type(message) is not str:
-        raise _bad("message", "a string or null", message)
-    error = get("error")
-    if error is not None and type(error) is not str:
-        raise _bad("error", "a string or null", error)
-    priority = get("priority")
-    if priority is not None and type(priority) is not int:
-        raise _bad("priority", "an integer or null", priority)
-    version = get("version")
-    if version is not None and type(version) is not int:
-        raise _bad("version", "an integer or null", version)
+    for key, types, expected in _OPTIONAL_FIELDS:
+        value = get(key)
+        if value is not None and type(value) not in types:
+            raise _bad(key, expected, value)
     config = get("config")
     if config is None:
         config = {}
     elif type(config) is not dict:
         raise _bad("config", "an object", config)
-    created_at = get("created_at")
-    started_at = get("started_at")
-    completed_at = get("completed_at")
-    updated_at = get("updated_at")
+    created, started, completed, updated = (
+        None if (text := get(key)) is None else parse_time(text, key)
+        for key in ("created_at", "started_at", "completed_at", "updated_at")
+    )
+    return _assemble(
+        job_id,
+        status,
+        get("name"),
+        get("progress"),
+        get("message"),
+        get("result"),
+        get("error"),
+        get("priority"),
+        config,
+        created,
+        started,
+        completed,
+        updated,
+        get("version"),
+        payload,
+    )
+
+
+_OPTIONAL_FIELDS: Final = (
+    ("progress", _NUMBER, "a number or null"),
+    ("name", (str,), "a string or null"),
+    ("message", (str,), "a string or null"),
+    ("error", (str,), "a string or null"),
+    ("priority", (int,), "an integer or null"),
+    ("version", (int,), "an integer or null"),
+)
+"""The native job fields that may be null, the types each may have, and how to say so."""
+
+
+def _assemble(
+    job_id: str,
+    status: JobStatus,
+    name: str | None,
+    progress: float | None,
+    message: str | None,
+    result: Any,
+    error: str | None,
+    priority: int | None,
+    config: dict[str, Any],
+    created_at: datetime | None,
+    started_at: datetime | None,
+    completed_at: datetime | None,
+    updated_at: datetime | None,
+    version: int | None,
+    raw: Any,
+) -> Job:
+    """A Job from checked values, its slots set directly (see below)."""
     job = _new_job(Job)
     _set_id(job, job_id)
     _set_status(job, status)
     _set_name(job, name)
     _set_progress(job, progress)
     _set_message(job, message)
-    _set_result(job, get("result"))
+    _set_result(job, result)
     _set_error(job, error)
     _set_priority(job, priority)
     _set_config(job, config)
-    _set_created_at(job, None if created_at is None else parse_time(created_at, "created_at"))
-    _set_started_at(job, None if started_at is None else parse_time(started_at, "started_at"))
-    _set_completed_at(
-        job, None if completed_at is None else parse_time(completed_at, "completed_at")
-    )
-    _set_updated_at(job, None if updated_at is None else parse_time(updated_at, "updated_at"))
+    _set_created_at(job, created_at)
+    _set_started_at(job, started_at)
+    _set_completed_at(job, completed_at)
+    _set_updated_at(job, updated_at)
     _set_version(job, version)
-    _set_raw(job, payload)
+    _set_raw(job, raw)
     return job
 
 
