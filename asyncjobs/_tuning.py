@@ -39,6 +39,8 @@ class Tuning:
             streams, then batched polling.
         max_query_ids: The longest ``ids=`` query (characters) of a multiplexed stream opened
             with GET; longer id lists use POST.
+        events_per_turn: The most events of one read a multiplexed stream hands on before
+            letting the event loop run other tasks (bounds how long a big read holds the loop).
         coalesce_window: While a multiplexed stream is busy (two reads that brought events
             came less than two windows apart), it is read at most once a window, its
             transport paused in between, so that one wake-up reads all that came meanwhile
@@ -57,12 +59,13 @@ class Tuning:
     poll_start: float = 0.2
     poll_growth: float = 1.5
     poll_cap: float = 3.0
-    max_streams: int = 4
+    max_streams: int = 3
     reopen_interval: float = 0.1
     read_concurrency: int = 4
     max_single_feeds: int = 8
     max_stream_ids: int = 25_000
     max_query_ids: int = 2000
+    events_per_turn: int = 200
     coalesce_window: float = 0.01
 
 

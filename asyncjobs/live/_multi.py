@@ -275,16 +275,22 @@ class MultiStream:
             events = await stream.read()
             if events is None:
                 return
-            for event in events:
-                if event.event not in JOB_EVENTS:
-                    continue
-                try:
-                    job = parse(event.data, None)
-                except ProtocolError as exc:  # only a profile's own hook raises
-                    logger.warning("multiplexed stream: skipping an event: %s", exc)
-                    continue
-                if job is not None:
-                    deliver(job)
+            turn = TUNING.events_per_turn
+            for start in range(0, len(events), turn):
+                if start:
+                    # A big read (a reconnect's backlog) is handed on in slices, letting the
+                    # loop run other tasks (a submit, a read) in between.
+                    await asyncio.sleep(0)
+                for event in events[start : start + turn]:
+                    if event.event not in JOB_EVENTS:
+                        continue
+                    try:
+                        job = parse(event.data, None)
+                    except ProtocolError as exc:  # only a profile's own hook raises
+                        logger.warning("multiplexed stream: skipping an event: %s", exc)
+                        continue
+                    if job is not None:
+                        deliver(job)
 
     async def _refused(self, reason: NotOffered, error: APIError | None) -> None:
         """The stream was refused: some jobs gone or not ours, or no such streams at all?
