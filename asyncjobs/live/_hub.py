@@ -185,7 +185,11 @@ class Hub:
             self._streams.append(stream)
             return stream
         fitting = [s for s in self._streams if len(s) + count <= room]
-        return min(fitting, key=len, default=None)
+        # A stream already due to reconnect for jobs that joined it takes these too: they
+        # share its one batched read and one reconnect, rather than making another stream
+        # reconnect as well.
+        joining = [s for s in fitting if s.joining]
+        return min(joining or fitting, key=len, default=None)
 
     def fallback(self, batch: list[Entry]) -> None:
         """Follow ``batch`` without a multiplexed stream."""

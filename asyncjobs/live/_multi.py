@@ -63,6 +63,11 @@ class MultiStream:
     def __len__(self) -> int:
         return len(self.entries)
 
+    @property
+    def joining(self) -> bool:
+        """Whether jobs joined it that its next connection will carry (a reconnect is due)."""
+        return bool(self._unread) or self._timer is not None
+
     def task(self) -> asyncio.Task[None] | None:
         return self._task
 
