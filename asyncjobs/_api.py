@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+import time
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any, Final
 
 from ._concurrency import run_bounded
 from ._exceptions import (
     APIError,
+    AsyncJobsError,
     JobNotFoundError,
     PermissionDeniedError,
     ProtocolError,
@@ -24,7 +27,7 @@ from ._transport import NOT_OFFERED, HTTPClient, Response
 from ._tuning import TUNING
 from .profiles import Profile
 
-__all__ = ["JobAPI", "encode_config"]
+__all__ = ["JobAPI", "Unoffered", "encode_config"]
 
 logger = logging.getLogger("asyncjobs")
 
@@ -47,6 +50,45 @@ def encode_config(config: object) -> None:
         raise TypeError(f"config must be JSON-serialisable: {exc}") from None
 
 
+class Unoffered(AbstractSet[str]):
+    """The operations a server was seen not to offer: a set whose members expire.
+
+    Each is forgotten ``TUNING.unoffered_ttl`` seconds after it was added, so one odd answer
+    (an error page where an event stream was expected) does not cost the client that transport
+    for the rest of its life: it is tried again after a while.
+    """
+
+    __slots__ = ("_until",)
+
+    def __init__(self) -> None:
+        self._until: dict[str, float] = {}
+
+    def add(self, operation: str) -> None:
+        """Remember that the server lacks ``operation`` (for ``TUNING.unoffered_ttl``)."""
+        self._until[operation] = time.monotonic() + TUNING.unoffered_ttl
+
+    def __contains__(self, operation: object) -> bool:
+        until = self._until.get(operation) if isinstance(operation, str) else None
+        if until is None:
+            return False
+        if time.monotonic() >= until:
+            del self._until[operation]  # type: ignore[arg-type]
+            return False
+        return True
+
+    def _current(self) -> list[str]:
+        return [name for name in list(self._until) if name in self]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._current())
+
+    def __len__(self) -> int:
+        return len(self._current())
+
+    def __repr__(self) -> str:
+        return f"Unoffered({set(self._current())!r})"
+
+
 class JobAPI:
     """Every job operation of one client, over its profile and request pipeline.
 
@@ -64,7 +106,7 @@ class JobAPI:
     def __init__(self, http: HTTPClient, profile: Profile) -> None:
         self.http = http
         self.profile = profile
-        self.unoffered: set[str] = set()
+        self.unoffered = Unoffered()
 
     def offers(self, operation: str) -> bool:
         """Whether the profile has ``operation`` and the server was not seen to lack it."""
@@ -100,7 +142,13 @@ class JobAPI:
         response = await self.http.request(
             "get", path_params={"job_id": job_id}, params=self.profile.get_params()
         )
-        return self.profile.parse_job(self.payload(response, "get", job_id))
+        job = self.profile.parse_job(self.payload(response, "get", job_id))
+        if job.id != job_id:
+            raise ProtocolError(
+                f"GET of job {job_id!r} ({response.method} {response.path}) answered job "
+                f"{job.id!r}: expected the job asked for"
+            )
+        return job
 
     async def read_many(
         self, job_ids: Sequence[str], *, confirm_missing: bool
@@ -233,12 +281,25 @@ class JobAPI:
     ) -> Job:
         """Submit a job (see :meth:`Client.submit_job`); arguments already checked."""
         header = self.profile.idempotency_header
-        response = await self.http.request(
-            "submit",
-            json=self.profile.submit_body(name=name, config=config, priority=priority),
-            headers={header: idempotency_key} if header else None,
-        )
-        return await self._job_from_action(response, "submit", None)
+        try:
+            response = await self.http.request(
+                "submit",
+                json=self.profile.submit_body(name=name, config=config, priority=priority),
+                headers={header: idempotency_key} if header else None,
+            )
+            return await self._job_from_action(response, "submit", None)
+        except AsyncJobsError as exc:
+            # The job may exist or not: the key lets the caller submit again safely.
+            exc.idempotency_key = idempotency_key
+            details = getattr(exc, "details", None)
+            if isinstance(details, dict):
+                details["idempotency_key"] = idempotency_key
+            if header:
+                exc.add_note(
+                    f"submit again with idempotency_key={idempotency_key!r} to create the job "
+                    "at most once"
+                )
+            raise
 
     async def _act(self, operation: str, job_id: str, done: Callable[[Job], bool]) -> Job:
         """A cancel or restart. A 409 to a repeat after a lost answer may mean the first

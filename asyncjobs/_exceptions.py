@@ -53,7 +53,15 @@ __all__ = [
 
 
 class AsyncJobsError(Exception):
-    """Base class of every exception asyncjobs raises."""
+    """Base class of every exception asyncjobs raises.
+
+    Attributes:
+        idempotency_key: On an error raised by ``submit_job``: the ``Idempotency-Key`` the
+            submit was sent with. The job may or may not have been created; submitting again
+            with ``idempotency_key=`` this key creates it at most once. None otherwise.
+    """
+
+    idempotency_key: str | None = None
 
 
 class APIError(AsyncJobsError):
@@ -135,12 +143,26 @@ class ServerError(APIError):
     """The server failed (5xx), after the retry policy gave up where the request was safe."""
 
 
-class TransportError(AsyncJobsError):
-    """The request did not get an answer: connection refused or reset, DNS, read timeout."""
+class _DetailedError(AsyncJobsError):
+    def __init__(self, message: str, *, details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.details: dict[str, Any] = dict(details or {})
 
 
-class ProtocolError(AsyncJobsError):
-    """The server answered something the protocol does not allow (bad JSON, a missing field)."""
+class TransportError(_DetailedError):
+    """The request did not get an answer: connection refused or reset, DNS, read timeout.
+
+    Attributes:
+        details: More about the failure, e.g. ``idempotency_key`` for a submit.
+    """
+
+
+class ProtocolError(_DetailedError):
+    """The server answered something the protocol does not allow (bad JSON, a missing field).
+
+    Attributes:
+        details: More about the failure, e.g. ``idempotency_key`` for a submit.
+    """
 
 
 class UnsupportedOperationError(AsyncJobsError):

@@ -14,9 +14,11 @@ class Tuning:
     """The internal knobs of watching and waiting (tests shorten them with ``monkeypatch``).
 
     Attributes:
-        stall_floor: A stream silent this long is dead (at least: three heartbeat intervals
-            seen on the stream count if longer), so it is dropped and resumed.
-        stall_heartbeats: How many of the server's heartbeat intervals of silence mean stalled.
+        stall_floor: A stream silent this long is dead while no heartbeat has been seen on it
+            (once pings are seen, the limit follows them), so it is dropped and resumed.
+        stall_heartbeats: How many of the server's heartbeat intervals of silence (the longest
+            of the last few seen) mean stalled.
+        stall_min: The least stall limit, however fast the server's heartbeat.
         reconnect_base: The first delay before reconnecting or retrying (jittered, doubling);
             a stream's ``retry:`` field takes its place for reconnects.
         reconnect_cap: The longest such delay.
@@ -32,6 +34,8 @@ class Tuning:
         reopen_interval: The least time between two reconnects of one multiplexed stream caused
             by jobs joining it, so a trickle of joins does not reconnect it for each.
         read_concurrency: Batched reads run at once (initial states, batched polling).
+        unoffered_ttl: Seconds a route the server answered as not offered (404/405/501, or not
+            an event stream) is not tried again; then it is, so one odd answer is not final.
         max_single_feeds: Without a multiplexed stream, a job waited on alone is followed on its
             own (per-job SSE or long poll) up to this many at once; beyond, batched polling.
         max_stream_ids: The most job ids one multiplexed stream opened with POST carries
@@ -51,6 +55,7 @@ class Tuning:
 
     stall_floor: float = 45.0
     stall_heartbeats: float = 3.0
+    stall_min: float = 0.5
     reconnect_base: float = 0.2
     reconnect_cap: float = 5.0
     failure_budget: float = 60.0
@@ -62,6 +67,7 @@ class Tuning:
     max_streams: int = 3
     reopen_interval: float = 0.1
     read_concurrency: int = 4
+    unoffered_ttl: float = 300.0
     max_single_feeds: int = 8
     max_stream_ids: int = 25_000
     max_query_ids: int = 2000

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, Final
@@ -34,6 +35,8 @@ __all__ = ["EventStream", "open_stream"]
 logger = logging.getLogger("asyncjobs")
 
 _HEARTBEAT_CAP: Final = 300.0
+_PINGS_KEPT: Final = 8
+"""How many of the latest ping intervals the stall limit is learned from."""
 
 _FULL_READ: Final = 64 * 1024
 """A read this large is a batch already: the next one is not held back (holding a saturated
@@ -45,10 +48,13 @@ class EventStream:
 
     Connections come and go (:meth:`connect`, :meth:`close`); the decoder and its last event id
     carry over, so each reconnect resumes with ``Last-Event-ID``. A connection that stays silent
-    past the stall limit while :meth:`read` waits on it is dropped: the limit is
-    ``max(TUNING.stall_floor, TUNING.stall_heartbeats * the heartbeat interval seen)``, the
-    interval being the silence before the server's last ``: ping``. One watchdog timer per
-    connection keeps that clock (a timeout around every read would cost a timer per chunk).
+    past the stall limit while :meth:`read` waits on it is dropped. The limit follows the
+    server's heartbeat as the stream shows it: ``TUNING.stall_heartbeats`` times the longest
+    silence before a ``:`` comment (a ping) among the last few, and at least
+    ``TUNING.stall_min``; before any ping is seen, ``TUNING.stall_floor``. Old gaps drop out of
+    the window, so the limit comes down again after a slow spell (it never ratchets up for
+    good). One watchdog timer per connection keeps that clock (a timeout around every read would
+    cost a timer per chunk).
 
     With ``coalesce`` (seconds), a busy connection (its last two reads that brought events came
     less than two windows apart) is not read again until ``coalesce`` after the last such read:
@@ -65,9 +71,9 @@ class EventStream:
         "_coalesce",
         "_content",
         "_events_at",
-        "_heartbeat",
         "_http",
         "_last_chunk",
+        "_pings",
         "_response",
         "_sent",
         "_stack",
@@ -95,7 +101,7 @@ class EventStream:
         self._waiting_since: float | None = None  # loop time a read began waiting, if it is
         self._stalled = False
         self._where = ""
-        self._heartbeat = 0.0
+        self._pings: deque[float] = deque(maxlen=_PINGS_KEPT)  # silences before pings
         self._last_chunk = 0.0
         self._sent: str | None = None
         self.connections = 0
@@ -123,7 +129,10 @@ class EventStream:
 
     def stall_limit(self) -> float:
         """Seconds of silence after which the connection counts as dead."""
-        return max(TUNING.stall_floor, TUNING.stall_heartbeats * self._heartbeat)
+        pings = self._pings
+        if not pings:
+            return TUNING.stall_floor
+        return max(TUNING.stall_min, TUNING.stall_heartbeats * max(pings))
 
     def retry_hint(self) -> float | None:
         """The server's reconnection delay (its ``retry:`` field) in seconds, or None."""
@@ -254,10 +263,10 @@ class EventStream:
             # window, stays busy); a ping or a lone event does not make a stream busy.
             self._busy = now - self._events_at < 2 * self._coalesce and len(chunk) < _FULL_READ
             self._events_at = now
-        else:
-            # A chunk without events is a ping (or the retry: field, or part of an event): the
-            # silence before it is at least the server's heartbeat interval.
-            self._heartbeat = min(max(self._heartbeat, now - self._last_chunk), _HEARTBEAT_CAP)
+        elif chunk[:1] == b":":
+            # A comment alone (a ping): the silence before it is what the server's heartbeat
+            # is. (A chunk that is only part of an event says nothing about it.)
+            self._pings.append(min(now - self._last_chunk, _HEARTBEAT_CAP))
         self._last_chunk = now
         return events
 
