@@ -22,6 +22,8 @@ class Tuning:
         reconnect_base: The first delay before reconnecting or retrying (jittered, doubling);
             a stream's ``retry:`` field takes its place for reconnects.
         reconnect_cap: The longest such delay.
+        protocol_retries: How many garbled answers in a row (a :class:`ProtocolError`) a feed
+            retries before its waiters get the error.
         failure_budget: Seconds of failing in a row (no connection, 5xx, 429) before a watch or
             wait gives up and raises the last error.
         long_poll: Seconds a long poll asks the server to hold the request.
@@ -59,6 +61,7 @@ class Tuning:
     reconnect_base: float = 0.2
     reconnect_cap: float = 5.0
     failure_budget: float = 60.0
+    protocol_retries: int = 3
     long_poll: float = 30.0
     long_poll_margin: float = 10.0
     poll_start: float = 0.2

@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
+from asyncjobs._exceptions import AsyncJobsError, ProtocolError
 from asyncjobs._models import Job
+from asyncjobs._transport import Backoff, is_transient
+from asyncjobs._tuning import TUNING
 
-__all__ = ["Entry", "Feed", "Listener", "stop_task"]
+__all__ = ["Entry", "Feed", "Listener", "retries", "stop_task", "waiter_error"]
 
 
 class Listener(Protocol):
@@ -45,3 +48,25 @@ def stop_task(task: asyncio.Task[None] | None) -> None:
     """Cancel a feed's task, unless it is the one calling (it then ends by itself)."""
     if task is not None and task is not asyncio.current_task():
         task.cancel()
+
+
+def retries(error: BaseException, backoff: Backoff) -> bool:
+    """Whether a feed tries again after ``error`` (else its waiters are given the error).
+
+    Transient errors (no answer, 429, 5xx) are retried within the backoff's budget; a garbled
+    answer (:class:`ProtocolError`) a few times only, since one that persists is no network
+    hiccup and the waiters should hear of it within seconds, not at the end of the budget.
+    """
+    if isinstance(error, ProtocolError):
+        return backoff.failures < TUNING.protocol_retries
+    return is_transient(error) and not backoff.exhausted()
+
+
+def waiter_error(error: BaseException) -> AsyncJobsError:
+    """``error`` as the waiters of a feed that failed receive it: an :class:`AsyncJobsError`
+    (anything else, a bug included, is wrapped, the original as its cause), never lost."""
+    if isinstance(error, AsyncJobsError):
+        return error
+    wrapped = AsyncJobsError(f"following the jobs failed unexpectedly: {error!r}")
+    wrapped.__cause__ = error
+    return wrapped

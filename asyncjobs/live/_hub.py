@@ -24,6 +24,7 @@ task outlives the waits that needed it.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Iterable
 
@@ -31,11 +32,13 @@ from asyncjobs._api import JobAPI
 from asyncjobs._models import TERMINAL, Job, is_newer
 from asyncjobs._tuning import TUNING
 
-from ._entry import Entry, Feed, Listener
+from ._entry import Entry, Feed, Listener, waiter_error
 from ._multi import MULTIPLEXED, MultiStream
 from ._poller import Poller, SingleFeed
 
 __all__ = ["Entry", "Feed", "Hub", "Inbox", "Listener", "follow"]
+
+logger = logging.getLogger("asyncjobs")
 
 
 class Hub:
@@ -149,7 +152,12 @@ class Hub:
         batch = [entry for entry in self._pending if entries.get(entry.id) is entry]
         self._pending = []
         if batch and not self._closed:
-            self._assign(batch)
+            try:
+                self._assign(batch)
+            except Exception as exc:  # runs as a loop callback: nobody else would see it
+                logger.exception("following %d jobs failed", len(batch))
+                for entry in batch:
+                    self.fail(entry.id, waiter_error(exc))
 
     def _multiplexed(self) -> bool:
         profile = self.api.profile

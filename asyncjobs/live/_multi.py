@@ -17,7 +17,7 @@ from asyncjobs._exceptions import APIError, ProtocolError, TransportError
 from asyncjobs._transport import NOT_OFFERED, EventStream, NotOffered, is_transient
 from asyncjobs._tuning import TUNING
 
-from ._entry import Entry, stop_task
+from ._entry import Entry, retries, stop_task, waiter_error
 from ._events import JOB_EVENTS, event_parser
 from ._single import new_backoff
 
@@ -186,6 +186,9 @@ class MultiStream:
                 await asyncio.sleep(backoff.delay(stream.retry_hint()))
         except (APIError, TransportError, ProtocolError) as exc:
             self._fail_all(exc)
+        except Exception as exc:  # a bug must reach the waiters, not die in the task
+            logger.exception("multiplexed stream of %d jobs failed", len(self.entries))
+            self._fail_all(waiter_error(exc))
         finally:
             await stream.close()
             if self._task is asyncio.current_task():
@@ -208,8 +211,8 @@ class MultiStream:
         hub = self._hub
         try:
             jobs, errors = await self._api.read_many(ids, confirm_missing=True)
-        except (APIError, TransportError) as exc:
-            if not is_transient(exc) or self._backoff.exhausted():
+        except (APIError, TransportError, ProtocolError) as exc:
+            if not retries(exc, self._backoff):
                 del self._unread[: len(batch)]
                 for job_id in ids:
                     hub.fail(job_id, exc)
@@ -232,8 +235,8 @@ class MultiStream:
         hub = self._hub
         try:
             jobs, errors = await self._api.read_many(list(self.entries), confirm_missing=True)
-        except (APIError, TransportError) as exc:
-            if not is_transient(exc):
+        except (APIError, TransportError, ProtocolError) as exc:
+            if not retries(exc, self._backoff):
                 raise
             logger.info("confirming %d jobs after the stream closed: %s", len(self.entries), exc)
             return  # the reconnect resumes them anyway

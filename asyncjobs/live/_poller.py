@@ -8,11 +8,10 @@ import logging
 import random
 from typing import TYPE_CHECKING
 
-from asyncjobs._exceptions import APIError, TransportError
-from asyncjobs._transport import is_transient
+from asyncjobs._exceptions import APIError, ProtocolError, TransportError
 from asyncjobs._tuning import TUNING
 
-from ._entry import Entry, stop_task
+from ._entry import Entry, retries, stop_task, waiter_error
 from ._single import JobFollower, new_backoff
 
 if TYPE_CHECKING:
@@ -62,10 +61,9 @@ class Poller:
             while self.entries:
                 try:
                     jobs, errors = await hub.api.read_many(list(self.entries), confirm_missing=True)
-                except (APIError, TransportError) as exc:
-                    if not is_transient(exc) or self._backoff.exhausted():
-                        for job_id in list(self.entries):
-                            hub.fail(job_id, exc)
+                except (APIError, TransportError, ProtocolError) as exc:
+                    if not retries(exc, self._backoff):
+                        self._fail_all(exc)
                         return
                     logger.info("polling %d jobs: %s; retrying", len(self.entries), exc)
                     await self._sleep(self._backoff.delay())
@@ -82,10 +80,17 @@ class Poller:
                     self._interval = min(TUNING.poll_cap, self._interval * TUNING.poll_growth)
                 if self.entries:
                     await self._sleep(self._interval * random.uniform(0.8, 1.2))
+        except Exception as exc:  # a bug must reach the waiters, not die in the task
+            logger.exception("polling %d jobs failed", len(self.entries))
+            self._fail_all(waiter_error(exc))
         finally:
             if self._task is asyncio.current_task():
                 self._task = None
                 self._hub.poller_stopped(self)
+
+    def _fail_all(self, error: BaseException) -> None:
+        for job_id in list(self.entries):
+            self._hub.fail(job_id, error)
 
     async def _sleep(self, seconds: float) -> None:
         wake = self._wake = asyncio.get_running_loop().create_future()
