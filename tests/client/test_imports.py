@@ -4,10 +4,12 @@ own import order."""
 
 from __future__ import annotations
 
+import os
 import pkgutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import asyncjobs
 
@@ -16,16 +18,22 @@ TIMEOUT = 60.0
 
 
 def _modules() -> list[str]:
-    found = [
-        info.name
-        for info in pkgutil.walk_packages(asyncjobs.__path__, prefix="asyncjobs.")
-        # walk_packages imports packages to find their submodules: a package that fails to
-        # import would be reported by onerror, and then fail below on its own.
-    ]
-    return ["asyncjobs", *sorted(found)]
+    """Every module of the package, found on disk: ``pkgutil.iter_modules`` package by package
+    (``walk_packages`` would import each package here, in this process, where a broken one
+    fails the walk instead of showing its own error below)."""
+    found = ["asyncjobs"]
+
+    def walk(path: str, prefix: str) -> None:
+        for info in pkgutil.iter_modules([path], prefix):
+            found.append(info.name)
+            if info.ispkg:
+                walk(os.path.join(path, info.name.rpartition(".")[2]), info.name + ".")
+
+    walk(asyncjobs.__path__[0], "asyncjobs.")
+    return sorted(found)
 
 
-def _import_alone(module: str) -> tuple[str, int, str]:
+def _import_alone(module: str, env: dict[str, str]) -> tuple[str, int, str]:
     try:
         done = subprocess.run(
             [sys.executable, "-c", f"import {module}"],
@@ -33,20 +41,28 @@ def _import_alone(module: str) -> tuple[str, int, str]:
             text=True,
             timeout=TIMEOUT,
             check=False,
+            env=env,
         )
     except subprocess.TimeoutExpired:
         return module, -1, f"still importing after {TIMEOUT} s"
     return module, done.returncode, done.stderr
 
 
-def test_every_module_imports_alone_in_a_fresh_interpreter() -> None:
+def test_every_module_imports_alone_in_a_fresh_interpreter(tmp_path: Path) -> None:
     """``python -c "import <module>"`` exits 0 for each module of asyncjobs."""
     modules = _modules()
+    # Fresh interpreters, one bytecode cache: without it (PYTHONDONTWRITEBYTECODE) each of
+    # them compiles the whole package again. The cache lives outside the source tree.
+    env = {**os.environ, "PYTHONPYCACHEPREFIX": str(tmp_path / "pycache")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    # The package under test, not another copy the interpreter might find first.
+    source = str(Path(asyncjobs.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
     # The layers are all there (a walk that found nothing would pass vacuously).
     for layer in ("profiles", "_transport", "live", "cli", "server", "testing"):
         assert any(name.startswith(f"asyncjobs.{layer}.") for name in modules), layer
     with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(_import_alone, modules))
+        results = list(pool.map(lambda module: _import_alone(module, env), modules))
     failures = [
         f"import {module} exited {code}:\n{stderr.strip()}"
         for module, code, stderr in results

@@ -261,7 +261,13 @@ async def test_a_huge_id_set_is_split_across_streams(
     async with server, Client(server.url) as client:
         ids = [server.create_job(status="running").id for _ in range(35)]
         waiter = asyncio.ensure_future(client.wait_for_jobs(ids, timeout=30))
-        await server.wait_until(lambda: server.open_streams == 4, timeout=PATIENCE)
+        await wait_until(
+            lambda: server.open_streams == 4,
+            message=lambda: (
+                f"{server.open_streams} streams open for 35 jobs, "
+                f"carrying {sorted(map(len, stream_ids(client)))} ids"
+            ),
+        )
         assert sorted(map(len, stream_ids(client))) == [5, 10, 10, 10]
         for job_id in ids:
             server.update_job(job_id, status="completed")
@@ -285,7 +291,13 @@ async def test_more_jobs_than_the_streams_can_carry_are_polled_in_batches(
     async with JobServer(heartbeat=0.2, retry_ms=20) as server, Client(server.url) as client:
         ids = [server.create_job(status="running").id for _ in range(25)]
         waiter = asyncio.ensure_future(client.wait_for_jobs(ids, timeout=30))
-        await server.wait_until(lambda: server.open_streams == 2, timeout=PATIENCE)
+        await wait_until(
+            lambda: server.open_streams == 2,
+            message=lambda: (
+                f"{server.open_streams} streams open for 25 jobs, "
+                f"carrying {sorted(map(len, stream_ids(client)))} ids"
+            ),
+        )
         assert sorted(map(len, stream_ids(client))) == [10, 10]
         assert client._hub._poller is not None
         for job_id in ids:
@@ -299,8 +311,8 @@ async def test_closing_the_client_fails_every_waiter_and_leaves_no_task(
     server: JobServer,
 ) -> None:
     """Client.close() ends the hub: every kind of waiter, on several streams and on a shared
-    job, fails with an error saying the client was closed; no task is left, no stream open,
-    and a new watch on the closed client is refused."""
+    job, and a watch nobody is iterating, fails with an error saying the client was closed;
+    no task is left once close() returns, no stream open, and a new watch is refused."""
     jobs = [server.create_job(status="running") for _ in range(3)]
     client = Client(server.url)
     before = client_tasks()
@@ -320,11 +332,25 @@ async def test_closing_the_client_fails_every_waiter_and_leaves_no_task(
         message="the waiters never all subscribed",
     )
     assert hub_streams(client) >= 2
+    # A watch that nobody is iterating at the moment (a viewer between two reads): its
+    # generator cannot clean up by itself, so close() must stop its stream.
+    idle_job = server.create_job(status="running")
+    idle = client.watch(idle_job.id)
+    await first_state(idle, idle_job.id)
+    await wait_until(
+        lambda: {idle_job.id} in stream_ids(client),
+        message="the idle watch never got a stream of its own",
+    )
 
     await client.close()
+    # Awaited close: the hub's feeds have ended by the time it returns, not a moment later.
+    feeds = {task for task in client_tasks() - before - set(waiters) if not task.done()}
+    assert not feeds, f"feed tasks still running after close(): {feeds}"
     for waiter in waiters:
         with pytest.raises(RuntimeError, match="client was closed while waiting"):
             await bounded(waiter, "a waiter of the closed client to fail")
+    with pytest.raises(RuntimeError, match="client was closed while waiting"):
+        await bounded(anext(idle), "the idle watch of the closed client to fail")
     assert not client._hub._entries
     assert hub_streams(client) == 0
     await assert_no_new_tasks(before | set(waiters))
