@@ -1,9 +1,8 @@
 """Fixtures of the reference server's and the test harness's tests.
 
-``server`` here replaces the root conftest's (which is tuned for the client's live-update tests):
-a plain JobServer, its heartbeat long enough that no ping lands inside a test that reads a stream
-block by block. ``http`` is a bare aiohttp session, so these tests speak the wire protocol
-without the client.
+``server`` is a plain JobServer, its heartbeat long enough that no ping lands inside a test
+that reads a stream block by block. ``http`` is a bare aiohttp session, so these tests speak
+the wire protocol without the client.
 """
 
 from collections.abc import AsyncIterator

@@ -1,21 +1,18 @@
-"""Profile, Route and the native profile: routing data, hooks, error shapes, URL encoding, and a
+"""Profile, Route and the native profile: routing data, hooks, error shapes, and a
 user-defined profile working end to end in a few lines."""
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote
 
 import attrs
 import pytest
 from _client_apps import serve
 from aiohttp import web
-from hypothesis import given
-from hypothesis import strategies as st
 
 from asyncjobs import Client, Job, JobStatus, Profile, ProtocolError, UnsupportedOperationError
 from asyncjobs._models import status_from_word
-from asyncjobs._urls import build_url, encode_ids, fill_path, quote_segment
+from asyncjobs._urls import build_url
 from asyncjobs.profiles import NATIVE, OPERATIONS, PROFILES, Route, get_profile
 
 # -- Route and Profile data --------------------------------------------------------------------
@@ -223,38 +220,6 @@ def test_parse_error_understands_every_known_shape(
 ) -> None:
     """Native, FastAPI, envelope, Dataiku and message bodies all give (error, details)."""
     assert NATIVE.parse_error(body) == expected
-
-
-# -- URL encoding ------------------------------------------------------------------------------
-
-
-def test_dot_segments_are_encoded() -> None:
-    """'.' and '..' cannot be resolved away by URL normalisation."""
-    assert quote_segment(".") == "%2E"
-    assert quote_segment("..") == "%2E%2E"
-    assert quote_segment("...") == "..."
-    assert fill_path("/jobs/{job_id}/log", {"job_id": "a/b"}) == "/jobs/a%2Fb/log"
-    with pytest.raises(KeyError, match="job_id"):
-        fill_path("/jobs/{job_id}", {})
-
-
-_IDS = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1)
-
-
-@given(_IDS)
-def test_any_id_is_exactly_one_segment_that_decodes_back(job_id: str) -> None:
-    """For every id, the URL has one segment for it, which decodes to the id."""
-    url = build_url("http://h/api/v1", fill_path("/jobs/{job_id}/log", {"job_id": job_id}))
-    segments = url.raw_path.split("/")
-    assert segments[:3] == ["", "api", "v1"] and segments[-1] == "log" and len(segments) == 6
-    assert "?" not in url.raw_path and "#" not in str(url)
-    assert unquote(segments[4]) == job_id
-
-
-@given(st.lists(_IDS, min_size=1, max_size=20))
-def test_encoded_ids_split_back_on_commas(ids: list[str]) -> None:
-    """Splitting ids= on literal commas and decoding each gives the ids back."""
-    assert [unquote(part) for part in encode_ids(ids).split(",")] == ids
 
 
 # -- a user-defined profile, end to end --------------------------------------------------------

@@ -7,7 +7,6 @@ import asyncio
 import gc
 import inspect
 import warnings
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,18 +32,6 @@ from asyncjobs.profiles import NATIVE
 from asyncjobs.testing import JobServer
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[JobServer]:
-    async with JobServer() as job_server:
-        yield job_server
-
-
-@pytest.fixture
-async def client(server: JobServer) -> AsyncIterator[Client]:
-    async with Client(server.url) as job_client:
-        yield job_client
 
 
 # -- operations --------------------------------------------------------------------------------

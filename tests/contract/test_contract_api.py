@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,18 +35,6 @@ from asyncjobs.testing import JobServer
 pytestmark = pytest.mark.anyio
 
 NO_RETRY = RetryPolicy(attempts=1)
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[JobServer]:
-    async with JobServer(heartbeat=0.2, retry_ms=20) as server:
-        yield server
-
-
-@pytest.fixture
-async def client(server: JobServer) -> AsyncIterator[Client]:
-    async with Client(server.url) as client:
-        yield client
 
 
 def when_following(server: JobServer, action: Any) -> asyncio.Task[None]:
