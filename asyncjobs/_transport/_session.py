@@ -24,12 +24,14 @@ class Connections:
         max_connections: The size of each budget.
     """
 
-    __slots__ = ("_closed", "_owns", "_session", "requests", "streams")
+    __slots__ = ("_closed", "_owns", "_session", "budget", "requests", "streams")
 
     def __init__(self, session: aiohttp.ClientSession | None, max_connections: int) -> None:
         self._session = session
         self._owns = session is None
         self._closed = False
+        self.budget = max_connections
+        """The size of each budget."""
         self.requests = asyncio.Semaphore(max_connections)
         """Held by each attempt of an ordinary request, from sending to the end of the body."""
         self.streams = asyncio.Semaphore(max_connections)

@@ -188,7 +188,10 @@ class Hub:
             self.fallback(rest)
 
     def _stream_for(self, count: int, room: int) -> MultiStream | None:
-        if len(self._streams) < TUNING.max_streams:
+        # Never more streams than the stream budget lets open at once: a stream waiting for a
+        # connection would hold its jobs' first states back indefinitely.
+        most = min(TUNING.max_streams, self.api.http.connections.budget)
+        if len(self._streams) < most:
             stream = MultiStream(self)
             self._streams.append(stream)
             return stream
@@ -203,7 +206,7 @@ class Hub:
         """Follow ``batch`` without a multiplexed stream."""
         if (
             len(batch) == 1
-            and len(self._singles) < TUNING.max_single_feeds
+            and len(self._singles) < min(TUNING.max_single_feeds, self.api.http.connections.budget)
             and (self.api.can_follow("sse") or self.api.can_follow("long-poll"))
         ):
             self._singles.add(SingleFeed(self, batch[0]))

@@ -246,6 +246,7 @@ async def test_a_huge_id_set_is_split_across_streams(
     """A wait on more jobs than one stream may carry (max_stream_ids) opens several streams,
     none of whose POST bodies holds more than max_stream_ids ids; together they carry every
     job, and each job's final state comes once."""
+    monkeypatch.setattr(TUNING, "max_streams", 4)
     monkeypatch.setattr(TUNING, "max_stream_ids", 10)
     monkeypatch.setattr(TUNING, "max_query_ids", 20)  # long id lists go in a POST body
     bodies: list[list[str]] = []
@@ -285,6 +286,7 @@ async def test_more_jobs_than_the_streams_can_carry_are_polled_in_batches(
 ) -> None:
     """Past max_streams x max_stream_ids, the rest of the jobs are polled in batches: still
     no stream carries more than max_stream_ids, and every job ends."""
+    monkeypatch.setattr(TUNING, "max_streams", 4)
     monkeypatch.setattr(TUNING, "max_stream_ids", 10)
     monkeypatch.setattr(TUNING, "max_streams", 2)
     monkeypatch.setattr(TUNING, "max_query_ids", 20)
@@ -308,11 +310,12 @@ async def test_more_jobs_than_the_streams_can_carry_are_polled_in_batches(
 
 
 async def test_closing_the_client_fails_every_waiter_and_leaves_no_task(
-    server: JobServer,
+    server: JobServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Client.close() ends the hub: every kind of waiter, on several streams and on a shared
     job, and a watch nobody is iterating, fails with an error saying the client was closed;
     no task is left once close() returns, no stream open, and a new watch is refused."""
+    monkeypatch.setattr(TUNING, "max_streams", 4)  # the idle watch below gets its own stream
     jobs = [server.create_job(status="running") for _ in range(3)]
     client = Client(server.url)
     before = client_tasks()
@@ -357,3 +360,21 @@ async def test_closing_the_client_fails_every_waiter_and_leaves_no_task(
     await server.wait_until(lambda: server.open_streams == 0, timeout=PATIENCE)
     with pytest.raises(RuntimeError, match="closed"):
         await anext(client.watch(jobs[0].id))
+
+
+async def test_a_small_stream_budget_caps_the_hubs_streams(server: JobServer) -> None:
+    """With max_connections below max_streams, watches started one by one still get their
+    first state and every change: the hub opens no more streams than the budget lets open,
+    later watches join them."""
+    jobs = [server.create_job(status="running") for _ in range(TUNING.max_streams + 1)]
+    async with Client(server.url, max_connections=2) as client:
+        watches = [client.watch(job.id, timeout=30) for job in jobs]
+        for job, watch in zip(jobs, watches, strict=True):
+            await first_state(watch, job.id)
+        assert hub_streams(client) <= 2
+        for job, watch in zip(jobs, watches, strict=True):
+            done = server.update_job(job.id, status="completed")
+            final = await next_within(watch, f"the final state of {job.id}")
+            assert (final.version, final.status) == (done.version, JobStatus.COMPLETED)
+            await watch.aclose()  # type: ignore[attr-defined]
+        assert server.open_streams <= 2
