@@ -24,6 +24,7 @@ __all__ = [
     "WatchTransport",
     "as_transport",
     "is_newer",
+    "supersedes",
     "status_from_word",
 ]
 
@@ -212,6 +213,20 @@ def is_newer(last: Job | None, job: Job) -> bool:
         if value is not None and value != getattr(last, name):
             return True
     return False
+
+
+def supersedes(last: Job | None, job: Job) -> bool:
+    """Whether ``job`` replaces ``last``: it is newer (:func:`is_newer`), or it has the same
+    version yet says something else (a garbled event was taken at that version, and a read of
+    the job now tells the truth: the read wins)."""
+    if is_newer(last, job):
+        return True
+    assert last is not None
+    if job.version is None or job.version != last.version:
+        return False
+    if job.status is not last.status:
+        return True
+    return any(getattr(job, name) != getattr(last, name) for name in _COMPARED)
 
 
 Transport: TypeAlias = Literal["sse", "long-poll", "poll"]

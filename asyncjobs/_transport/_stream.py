@@ -74,6 +74,7 @@ class EventStream:
         "_http",
         "_last_chunk",
         "_pings",
+        "_pinned",
         "_response",
         "_sent",
         "_stack",
@@ -104,6 +105,7 @@ class EventStream:
         self._pings: deque[float] = deque(maxlen=_PINGS_KEPT)  # silences before pings
         self._last_chunk = 0.0
         self._sent: str | None = None
+        self._pinned: tuple[str | None] | None = None  # set by pin(): the resume point
         self.connections = 0
         """How many connections succeeded so far."""
         self.opened_at = 0.0
@@ -123,9 +125,18 @@ class EventStream:
     def resume_id(self) -> str | None:
         """Where a reconnect resumes: the id of the last event received on the last connection,
         or, when none came, the ``Last-Event-ID`` that connection was opened with."""
+        if self._pinned is not None:
+            return self._pinned[0]
         if self.received:
             return self.decoder.last_event_id or None
         return self._sent
+
+    def pin(self, event_id: str | None) -> None:
+        """Resume from ``event_id`` (the last event the caller could use) instead of from the
+        last one received: an event after it could not be used, and must be sent again. Holds
+        until the next :meth:`connect`; a later pin never moves the point forward."""
+        if self._pinned is None:
+            self._pinned = (event_id,)
 
     def stall_limit(self) -> float:
         """Seconds of silence after which the connection counts as dead."""
@@ -186,6 +197,7 @@ class EventStream:
         self._content = response.content
         self._where = where
         self._sent = last_event_id
+        self._pinned = None
         self._stalled = False
         self._busy = False
         self._events_at = -math.inf

@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, Callable, Iterable
 
 from asyncjobs._api import JobAPI
-from asyncjobs._models import TERMINAL, Job, is_newer
+from asyncjobs._models import TERMINAL, Job, supersedes
 from asyncjobs._tuning import TUNING
 
 from ._entry import Entry, Feed, Listener, waiter_error
@@ -117,11 +117,13 @@ class Hub:
     # -- feeds -----------------------------------------------------------------------------
 
     def deliver(self, job: Job) -> bool:
-        """A feed read ``job``: pass it on if it is a change. Returns whether it was one."""
+        """A feed read ``job``: pass it on if it is a change (or, at the same version, tells
+        another state than the one passed on: see :func:`supersedes`). Returns whether it was
+        passed on."""
         entry = self._entries.get(job.id)
         if entry is None:
             return False
-        if not is_newer(entry.job, job):
+        if not supersedes(entry.job, job):
             return False
         entry.job = job
         for listener in entry.listeners:

@@ -275,10 +275,17 @@ class MultiStream:
         self._opened = time.monotonic()
 
     async def _pump(self) -> None:
-        """Read events and pass each job on, until the connection ends or no job is left."""
+        """Read events and pass each job on, until the connection ends or no job is left.
+
+        An event that cannot be read as a job is skipped (logged), but the stream's resume
+        point stays before it, and the first such event of a connection makes the stream's
+        jobs be read at once (it may have been a final state).
+        """
         stream = self._stream
         deliver = self._hub.deliver
         parse = self._parse
+        good = stream.resume_id  # the id of the last event handled
+        confirmed = False
         while self.entries:
             events = await stream.read()
             if events is None:
@@ -290,15 +297,21 @@ class MultiStream:
                     # loop run other tasks (a submit, a read) in between.
                     await asyncio.sleep(0)
                 for event in events[start : start + turn]:
-                    if event.event not in JOB_EVENTS:
-                        continue
-                    try:
-                        job = parse(event.data, None)
-                    except ProtocolError as exc:  # only a profile's own hook raises
-                        logger.warning("multiplexed stream: skipping an event: %s", exc)
-                        continue
-                    if job is not None:
+                    if event.event in JOB_EVENTS:
+                        try:
+                            job = parse(event.data, None)
+                        except ProtocolError as exc:  # only a profile's own hook raises
+                            logger.warning("multiplexed stream: an event is not a job: %s", exc)
+                            job = None
+                        if job is None:
+                            if not self._custom:  # a profile's own hook skips on purpose
+                                stream.pin(good)
+                                if not confirmed:
+                                    confirmed = True
+                                    await self._confirm()
+                            continue
                         deliver(job)
+                    good = event.id
 
     async def _refused(self, reason: NotOffered, error: APIError | None) -> None:
         """The stream was refused: some jobs gone or not ours, or no such streams at all?

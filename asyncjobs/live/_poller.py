@@ -138,7 +138,7 @@ class SingleFeed:
                     hub.deliver(job)
         except Exception as exc:
             if entry.feed is self:
-                hub.fail(entry.id, exc)
+                hub.fail(entry.id, waiter_error(exc))
         finally:
             if follower is not None:
                 await follower.aclose()

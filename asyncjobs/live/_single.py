@@ -21,11 +21,19 @@ from typing import Protocol
 
 from asyncjobs._api import JobAPI
 from asyncjobs._exceptions import APIError, ProtocolError, TransportError, UnsupportedOperationError
-from asyncjobs._models import TRANSPORT_OPERATION, Job, Transport, as_transport, is_newer
+from asyncjobs._models import (
+    TRANSPORT_OPERATION,
+    Job,
+    Transport,
+    as_transport,
+    is_newer,
+    supersedes,
+)
 from asyncjobs._transport import NOT_OFFERED, Backoff, EventStream, NotOffered, is_transient
 from asyncjobs._tuning import TUNING
 from asyncjobs._validation import check_transport
 
+from ._entry import retries
 from ._events import JOB_EVENTS, event_parser
 
 __all__ = ["JobFollower", "new_backoff"]
@@ -68,6 +76,7 @@ class _SSEFeed:
             if not stream.connected:
                 await self._connect()
                 self._news = False
+            good = stream.resume_id  # the id of the last event handled
             events = await stream.read()
             if events is None:
                 # Ended before the terminal event (closed, broken or stalled): resumed, never
@@ -89,11 +98,24 @@ class _SSEFeed:
             jobs: list[Job] = []
             for event in events:
                 if event.event not in JOB_EVENTS:
+                    good = event.id
                     continue
                 try:
                     job = self._parse(event.data, last)
                 except ProtocolError as exc:  # only a profile's own hook raises
                     raise NotOffered(str(exc), remember=False) from exc
+                if job is None and not self._custom:
+                    # Not a job (garbled): skipped, but a reconnect resumes from before it,
+                    # and the job is read now, in case that event was its final state.
+                    stream.pin(good)
+                    confirmed = await self._confirm(last)
+                    if confirmed is not None:
+                        jobs.append(confirmed)
+                        last = confirmed
+                        if confirmed.is_terminal:
+                            break
+                    continue
+                good = event.id
                 if job is None or job.id != job_id:
                     continue
                 if is_newer(last, job):
@@ -119,7 +141,7 @@ class _SSEFeed:
                 raise
             logger.info("reading job %r after its stream ended: %s", self._job_id, exc)
             return None
-        return job if is_newer(last, job) else None
+        return job if supersedes(last, job) else None
 
     async def _complete(self, job: Job) -> Job:
         full = await self._api.get(self._job_id)
@@ -211,8 +233,8 @@ class _LongPollFeed:
                 logger.info("long poll of job %r: %s; retrying", self._job_id, exc)
                 await asyncio.sleep(self._backoff.delay())
                 continue
-            except TransportError as exc:
-                if self._backoff.exhausted():
+            except (TransportError, ProtocolError) as exc:
+                if not retries(exc, self._backoff):
                     raise
                 logger.info("long poll of job %r: %s; retrying", self._job_id, exc)
                 await asyncio.sleep(self._backoff.delay())
@@ -259,8 +281,8 @@ class _PollFeed:
             await asyncio.sleep(delay)
             try:
                 job = await self._api.get(self._job_id)
-            except (APIError, TransportError) as exc:
-                if not is_transient(exc) or self._backoff.exhausted():
+            except (APIError, TransportError, ProtocolError) as exc:
+                if not retries(exc, self._backoff):
                     raise
                 logger.info("polling job %r: %s; retrying", self._job_id, exc)
                 delay = max(self._delay(), self._backoff.delay())
@@ -373,7 +395,7 @@ class JobFollower:
             fresh: list[Job] = []
             last = self.last
             for job in jobs:
-                if is_newer(last, job):
+                if supersedes(last, job):
                     fresh.append(job)
                     last = job
             self.last = last
