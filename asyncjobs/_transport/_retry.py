@@ -67,8 +67,14 @@ class RetryPolicy:
 
     ``RetryPolicy(attempts=1)`` turns retries off.
 
+    The default is bounded by time more than by count: up to 12 attempts, delays doubling from
+    0.5 s up to 5 s, within 30 s in all. It rides out an outage of about 10 s (connections
+    refused or reset) for every request safe to repeat, a keyed submit included (no duplicate
+    job), and gives up within about 30 s when the server is really gone. For fail-fast code,
+    ``RetryPolicy(attempts=2, max_total=2)`` or ``attempts=1``.
+
     Attributes:
-        attempts: Attempts in all, the first included (so ``4`` means up to 3 retries).
+        attempts: Attempts in all, the first included (so ``12`` means up to 11 retries).
         backoff_base: Upper bound in seconds of the first retry's random delay; it doubles with
             each further retry.
         backoff_cap: The most any computed (jittered) delay may be, in seconds.
@@ -81,10 +87,10 @@ class RetryPolicy:
             retried (for requests that are safe to repeat).
     """
 
-    attempts: int = attrs.field(default=4, validator=_positive_int)
+    attempts: int = attrs.field(default=12, validator=_positive_int)
     backoff_base: float = attrs.field(default=0.5, validator=_non_negative)
-    backoff_cap: float = attrs.field(default=10.0, validator=_non_negative)
-    max_total: float = attrs.field(default=120.0, validator=_non_negative)
+    backoff_cap: float = attrs.field(default=5.0, validator=_non_negative)
+    max_total: float = attrs.field(default=30.0, validator=_non_negative)
     statuses: frozenset[int] = attrs.field(
         default=frozenset({429, 502, 503, 504}), converter=frozenset
     )

@@ -24,9 +24,14 @@ from asyncjobs import (
     Client,
     Job,
     JobStatus,
+    RetryPolicy,
     TransportError,
     UnsupportedOperationError,
 )
+
+CLI_RETRY = RetryPolicy(attempts=5, max_total=5.0)
+"""At a terminal, a server that cannot be reached is said within seconds: the command line
+retries for 5 s, not the library's 30 s."""
 
 __all__ = [
     "DEFAULT_URL",
@@ -168,7 +173,7 @@ class Settings:
     def open_client(self) -> Client:
         """A client for these settings; a bad URL or profile is a :class:`UsageError`."""
         try:
-            return Client(self.url, token=self.token, profile=self.profile)
+            return Client(self.url, token=self.token, profile=self.profile, retry=CLI_RETRY)
         except (ValueError, TypeError) as exc:
             raise UsageError(str(exc).replace("base_url", "--url")) from None
 

@@ -351,6 +351,7 @@ async def test_auto_falls_back_to_polling_when_no_stream_and_no_long_poll(
 
     async def advance() -> None:
         nonlocal gets
+        await wait_until(lambda: api.count("get") >= 1, message="the job was never read")
         while True:
             await asyncio.sleep(0.03)  # the job moves on by itself, on the API's clock
             gets += 1
