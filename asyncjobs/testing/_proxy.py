@@ -111,6 +111,7 @@ class _Side:
     exchange: int = -1  # the exchange the armed faults belong to
     armed: list[_Armed] = attrs.Factory(list)
     taken: set[int] = attrs.Factory(set)  # ids of the faults the current exchange took
+    chaos_at: int | None = None  # where chaos draws next (None: no chaos on this answer)
     hold_until: float = 0.0  # stalled until this loop time
     drip: tuple[int, float] | None = None  # (chunk size, delay) once dripping
 
@@ -472,11 +473,12 @@ class FaultProxy:
         on_request: bytes | str | None = None,
         seed: int | None = None,
     ) -> None:
-        """Random faults from now on: each answer (an exchange's server-to-client bytes) draws
-        at most one fault, a reset with probability ``reset_rate``, a truncation (clean close)
-        with ``truncate_rate``, a stall of ``stall_seconds`` with ``stall_rate``, a corrupted
-        byte with ``corrupt_rate``, at a uniformly random offset in ``[0, window)`` of the
-        answer (an answer shorter than that escapes the fault).
+        """Random faults from now on: each answer (an exchange's server-to-client bytes) that
+        starts after this call draws at most one fault per ``window`` bytes it carries: a
+        reset with probability ``reset_rate``, a truncation (clean close) with
+        ``truncate_rate``, a stall of ``stall_seconds`` with ``stall_rate``, a corrupted byte
+        with ``corrupt_rate``, at a uniformly random offset in that window (an answer that
+        ends first escapes it). A long SSE stream thus meets a fault every so many bytes.
 
         Args:
             on_request: Only answers to requests containing these bytes.
@@ -652,11 +654,11 @@ class FaultProxy:
         side.tail = b""
         side.armed = []  # what the last exchange did not reach is spent
         side.taken = set()
-        chaos = self._chaos
-        if chaos is not None and direction == "down":
+        side.chaos_at = None
+        if self._chaos is not None and direction == "down":
             pattern = self._chaos_on
             if pattern is None or pattern in conn.request:
-                self._draw(side, chaos)
+                side.chaos_at = 0
 
     def _take(self, conn: _Conn, side: _Side, direction: Direction) -> None:
         """``side`` moves bytes: its exchange takes the waiting faults it matches (once each)."""
@@ -677,17 +679,26 @@ class FaultProxy:
         trigger = None if fault.in_event else side.pos + fault.after_bytes
         side.armed.append(_Armed(fault, trigger, side.pos))
 
-    def _draw(self, side: _Side, rates: dict[str, float]) -> None:
-        rng = self._rng
-        roll = rng.random()
-        offset = rng.randrange(self._chaos_window)
-        for kind, rate in rates.items():
-            if roll < rate:
-                fault = ProxyFault(kind, after_bytes=offset, seconds=self._chaos_stall)  # type: ignore[arg-type]
-                fault.taken = 1
-                self._arm(side, fault)
+    def _draw(self, side: _Side, end: int) -> None:
+        """:meth:`chaos` draws a fault for each window of the answer that starts before
+        ``end``."""
+        rates = self._chaos
+        while side.chaos_at is not None and side.chaos_at < end:
+            base = side.chaos_at
+            side.chaos_at = base + self._chaos_window
+            if rates is None:
+                side.chaos_at = None
                 return
-            roll -= rate
+            rng = self._rng
+            roll = rng.random()
+            offset = rng.randrange(self._chaos_window)
+            for kind, rate in rates.items():
+                if roll < rate:
+                    fault = ProxyFault(kind, seconds=self._chaos_stall)  # type: ignore[arg-type]
+                    fault.taken = 1
+                    side.armed.append(_Armed(fault, base + offset, base))
+                    break
+                roll -= rate
 
     async def _forward(self, conn: _Conn, side: _Side, direction: Direction, data: bytes) -> None:
         for armed in side.armed:
@@ -698,6 +709,8 @@ class FaultProxy:
                 fault.value -= times
                 fault.applied += times
                 self.applied["replace"] += times
+        if side.chaos_at is not None:
+            self._draw(side, side.pos + len(data))
         while True:
             self._find_events(side, data)
             first: _Armed | None = None
