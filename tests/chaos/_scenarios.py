@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import itertools
 from collections.abc import Iterator
 from typing import Any
@@ -58,6 +59,14 @@ def tuned(**knobs: Any) -> Iterator[None]:
     finally:
         for name, value in saved.items():
             setattr(TUNING, name, value)
+
+
+def assert_no_loop_errors(errors: list[dict[str, Any]]) -> None:
+    """No task died with an exception nobody retrieved (nor any other loop error)."""
+    gc.collect()
+    if errors:
+        lines = [f"{ctx.get('message')}: {ctx.get('exception')!r}" for ctx in errors]
+        raise AssertionError("the event loop reported errors:\n" + "\n".join(lines))
 
 
 async def assert_all_closed(server: JobServer, proxy: FaultProxy) -> None:
@@ -203,35 +212,57 @@ async def dropped_submit() -> None:
 # -- issue 12, case 2: malformed chunked framing ---------------------------------------------
 
 
-async def malformed_framing() -> None:
-    """Malformed chunked framing on a stream (a bad chunk-size line after its first event):
-    ``watch()`` resumes and ends with the final state, ``wait_for_jobs`` does not hang."""
-    bad_framing = (b"\n\n\r\n", b"\n\n\r\nZ")  # the next chunk-size line starts with 'Z'
+async def malformed_framing(*, at_connect: bool) -> None:
+    """Malformed chunked framing on a stream (a chunk-size line starting with ``Z``, right
+    after a job event): ``watch()`` resumes and ends with the final state, and
+    ``wait_for_jobs`` does not hang.
+
+    Args:
+        at_connect: Break the framing after the stream's first event, which arrives in the
+            same read as the answer's head (aiohttp's C parser then fails the response's
+            start); else after a later event, mid-stream.
+    """
+    bad_framing = (b"}\n\n\r\n", b"}\n\n\r\nZ")
+    where = "at connect" if at_connect else "mid-stream"
     async with (
         JobServer(heartbeat=0.25, retry_ms=20) as server,
         FaultProxy(server.host, server.port) as proxy,
     ):
         async with Client(proxy.url_for(server.url)) as client:
             job = server.create_job(name="framed")
-            fault = proxy.replace(*bad_framing, on_request="/events")
+            if at_connect:
+                fault = proxy.replace(*bad_framing, on_request="/events")
             updates = client.watch(job.id, timeout=20)
             try:
-                first = await next_within(updates, "the watch's first state")
+                first = await next_within(updates, f"the watch's first state ({where})")
                 assert first.status is JobStatus.PENDING
+                if not at_connect:
+                    fault = proxy.replace(*bad_framing, on_request="/events")
                 server.update_job(job.id, status="running", progress=50)
                 await wait_until(lambda: fault.applied == 1, message="the framing was not broken")
                 server.update_job(job.id, status="completed", result="ok")
                 seen = [first]
-                async with within(10, "watch() did not resume after malformed chunked framing"):
+                async with within(
+                    10, f"watch() did not resume after malformed chunked framing ({where})"
+                ):
                     seen.extend([update async for update in updates])
             finally:
                 await updates.aclose()
             assert seen[-1].status is JobStatus.COMPLETED and seen[-1].result == "ok", seen[-1]
 
             ids = [server.create_job(name=f"m{i}").id for i in range(3)]
-            fault = proxy.replace(*bad_framing, on_request="/events")
+            if at_connect:
+                fault = proxy.replace(*bad_framing, on_request="/events")
+            sent = server.events_sent
             waiting = asyncio.ensure_future(client.wait_for_jobs(ids, timeout=20))
             try:
+                if not at_connect:
+                    await wait_until(
+                        lambda: server.events_sent >= sent + 3 or waiting.done(),
+                        message="the multiplexed stream did not send its snapshots",
+                    )
+                    fault = proxy.replace(*bad_framing, on_request="/events")
+                    server.update_job(ids[0], status="running")
                 await wait_until(
                     lambda: fault.applied == 1 or waiting.done(),
                     message="the framing of the multiplexed stream was not broken",
@@ -240,7 +271,7 @@ async def malformed_framing() -> None:
                     server.update_job(job_id, status="completed", result=job_id)
                 done = await bounded(
                     asyncio.shield(waiting),
-                    "wait_for_jobs hung after malformed chunked framing",
+                    f"wait_for_jobs hung after malformed chunked framing ({where})",
                     timeout=10,
                 )
             finally:

@@ -9,7 +9,6 @@ its pure-Python one (``AIOHTTP_NO_EXTENSIONS=1``, what PyPy and some platforms g
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import subprocess
 import sys
@@ -27,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 async def loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
     """The contexts the running loop's exception handler got during the test.
 
-    Read it through :func:`assert_no_loop_errors`, which first collects garbage (a task's
+    Read it through ``_scenarios.assert_no_loop_errors``, which first collects garbage (a task's
     unretrieved exception is reported when the task is collected).
     """
     errors: list[dict[str, Any]] = []
@@ -42,14 +41,6 @@ async def loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
         yield errors
     finally:
         loop.set_exception_handler(previous)
-
-
-def assert_no_loop_errors(errors: list[dict[str, Any]]) -> None:
-    """No task died with an exception nobody retrieved (nor any other loop error)."""
-    gc.collect()
-    if errors:
-        lines = [f"{ctx.get('message')}: {ctx.get('exception')!r}" for ctx in errors]
-        raise AssertionError("the event loop reported errors:\n" + "\n".join(lines))
 
 
 ScriptRunner = Callable[..., subprocess.CompletedProcess[str]]
