@@ -9,7 +9,7 @@ connections, a slow drip, or all of these at random from a seed::
         async with Client(proxy.url_for(server.url)) as client:
             proxy.reset(on_request="/events", in_event=True)  # cut the next stream mid-event
             job = await client.submit_job("x", {"duration": 0.5})
-            assert (await client.wait_for_job(job.id)).status == "completed"
+            assert (await client.wait_for_job(job.id)).id == job.id
         assert proxy.faults_applied == 1
 
 The proxy speaks no HTTP: it forwards bytes. To aim a fault at an answer, it watches the
