@@ -27,10 +27,19 @@ Test hooks (all synchronous, usable between awaits of the test):
   :meth:`~JobServer.resume_streams` (streams go silent without closing),
   :meth:`~JobServer.set_heartbeat`;
 - waiting: :meth:`~JobServer.wait_until` polls a condition (e.g. "one stream is open").
+
+:class:`FaultProxy` is a loopback TCP proxy to put in front of a JobServer (or any server) to
+inject network faults: resets or clean closes after N bytes or inside an SSE event, stalls,
+corrupted or replaced bytes, refused connections, a slow drip, and seeded random chaos::
+
+    async with JobServer() as server, FaultProxy(server.host, server.port) as proxy:
+        url = proxy.url_for(server.url)   # point your code here
+        proxy.reset(on_request="/events", in_event=True)
 """
 
 from asyncjobs.server import RecordedRequest, UnknownJobError
 
+from ._proxy import FaultProxy, ProxyFault
 from ._server import JobServer
 
-__all__ = ["JobServer", "RecordedRequest", "UnknownJobError"]
+__all__ = ["FaultProxy", "JobServer", "ProxyFault", "RecordedRequest", "UnknownJobError"]

@@ -1,0 +1,805 @@
+"""A loopback TCP proxy that injects network faults: :class:`FaultProxy`.
+
+Put it between your code and any server (a :class:`~asyncjobs.testing.JobServer`, your own
+service) to see what your code does when the network misbehaves: connections reset or closed
+part-way through an answer or inside an SSE event, answers that stall, corrupted bytes, refused
+connections, a slow drip, or all of these at random from a seed::
+
+    async with JobServer(auto_run=True) as server, FaultProxy(server.host, server.port) as proxy:
+        async with Client(proxy.url_for(server.url)) as client:
+            proxy.reset(on_request="/events", in_event=True)  # cut the next stream mid-event
+            job = await client.submit_job("x", {"duration": 0.5})
+            assert (await client.wait_for_job(job.id)).id == job.id
+        assert proxy.faults_applied == 1
+
+The proxy speaks no HTTP: it forwards bytes. To aim a fault at an answer, it watches the
+alternation of HTTP/1.1 (a request, then its answer): an *exchange* is the bytes a client sends
+(the request) and the bytes the server sends back before the client sends again (the answer; for
+an SSE stream, the whole stream). A fault is *taken* by the next exchange that matches it (its
+``direction`` and ``on_request``) when that exchange next moves bytes in the fault's direction,
+at most once per exchange; one already under way takes it too (an open SSE stream, at its next
+event or ping). It acts ``after_bytes`` later: counted from the start of the answer
+(``direction="down"``, the default) or request (``direction="up"``), headers included, when the
+exchange takes it as it starts, else from where it took it. A fault that its exchange ends
+before reaching is spent without acting (:attr:`ProxyFault.applied` tells).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+import struct
+from collections import Counter
+from collections.abc import Coroutine, Iterator
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+import attrs
+
+__all__ = ["Direction", "FaultKind", "FaultProxy", "ProxyFault"]
+
+Direction = Literal["down", "up"]
+"""``"down"``: server to client (answers); ``"up"``: client to server (requests)."""
+
+FaultKind = Literal["reset", "close", "stall", "corrupt", "drip", "replace"]
+
+_READ_SIZE = 65_536
+_REQUEST_KEPT = 8192  # bytes of a request kept for ``on_request`` matching
+_DATA = b"\ndata:"  # the start of an SSE data line
+_POLL = 0.02  # how often a stalled pump looks at whether the stall was lifted
+
+
+@attrs.define(eq=False)
+class ProxyFault:
+    """A fault given to a :class:`FaultProxy`; returned by its methods so a test can look at
+    what it did.
+
+    Attributes:
+        kind: ``"reset"``, ``"close"``, ``"stall"``, ``"corrupt"``, ``"drip"`` or ``"replace"``.
+        direction: Which bytes it acts on (see :data:`Direction`).
+        remaining: How many more exchanges may take it; None: every matching one until
+            :meth:`FaultProxy.clear`.
+        on_request: Only exchanges whose request contains these bytes; None: any.
+        after_bytes: Where it acts: this many bytes into the answer (or request); with
+            ``in_event``, this many bytes after the next ``data:`` prefix.
+        in_event: Act inside the next SSE event (after its ``data:`` prefix) rather than at a
+            plain offset.
+        taken: How many exchanges took it so far.
+        applied: How many times it acted so far (an exchange that ended before the fault's
+            position took it without it acting).
+    """
+
+    kind: FaultKind
+    direction: Direction = "down"
+    remaining: int | None = 1
+    on_request: bytes | None = None
+    after_bytes: int = 0
+    in_event: bool = False
+    seconds: float = 0.0
+    value: int | None = None
+    chunk: int = 1
+    delay: float = 0.0
+    old: bytes = b""
+    new: bytes = b""
+    taken: int = 0
+    applied: int = 0
+
+
+@attrs.define(eq=False)
+class _Armed:
+    """A fault taken by one direction of one exchange: where it acts, once known."""
+
+    fault: ProxyFault
+    trigger: int | None  # the position (bytes into the exchange's direction) where it acts
+    taken_at: int  # the position when it was taken (an in-event trigger comes after)
+
+
+class _Stop(Exception):
+    """The connection was ended by a fault."""
+
+
+@attrs.define(eq=False)
+class _Side:
+    """One direction of one connection: its writer, its position and what acts on it."""
+
+    direction: Direction
+    writer: asyncio.StreamWriter | None = None
+    pos: int = 0  # bytes forwarded in the current exchange
+    tail: bytes = b""  # the last bytes forwarded (finds a ``data:`` split across reads)
+    exchange: int = -1  # the exchange the armed faults belong to
+    armed: list[_Armed] = attrs.Factory(list)
+    taken: set[int] = attrs.Factory(set)  # ids of the faults the current exchange took
+    chaos_at: int | None = None  # where chaos draws next (None: no chaos on this answer)
+    hold_until: float = 0.0  # stalled until this loop time
+    drip: tuple[int, float] | None = None  # (chunk size, delay) once dripping
+
+
+@attrs.define(eq=False)
+class _Conn:
+    """One proxied connection: the client's socket and the server's."""
+
+    client_reader: asyncio.StreamReader
+    client_writer: asyncio.StreamWriter
+    up: _Side = attrs.Factory(lambda: _Side("up"))  # towards the server (its socket)
+    down: _Side = attrs.Factory(lambda: _Side("down"))  # towards the client
+    request: bytes = b""  # the request being answered (its first bytes)
+    exchange: int = 0
+    answered: bool = True  # the server has sent bytes since the client last did
+    ended: bool = False
+
+    def writers(self) -> Iterator[asyncio.StreamWriter]:
+        yield self.client_writer
+        if self.up.writer is not None:
+            yield self.up.writer
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Close the socket with a TCP RST (``SO_LINGER`` 0), not a FIN."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+def _as_bytes(value: bytes | str | None) -> bytes | None:
+    return value.encode("utf-8") if isinstance(value, str) else value
+
+
+class FaultProxy:
+    """A TCP proxy on loopback in front of ``target_host:target_port`` that injects faults, as
+    an async context manager (like :class:`~asyncjobs.testing.JobServer`).
+
+    Everything is forwarded faithfully until a fault is given. Each fault method returns the
+    :class:`ProxyFault`; faults wait in the order given and each exchange (a request and its
+    answer, see the module docstring) takes every waiting fault it matches. Common arguments:
+
+    - ``count``: how many exchanges take the fault (default 1); None: every matching one
+      until :meth:`clear`;
+    - ``direction``: ``"down"`` (the answer, server to client; default) or ``"up"`` (the
+      request, client to server);
+    - ``on_request``: only exchanges whose request contains these bytes (a str is UTF-8), e.g.
+      ``"GET /api/v1/jobs?ids="`` or ``"/events"``; the first 8 KiB of the request are kept;
+    - ``after_bytes``: act this many bytes into the answer (or request), headers included;
+    - ``in_event``: act inside the next SSE event instead: ``after_bytes`` after the next line
+      that starts with ``data:`` (its prefix forwarded).
+
+    Counters (read at any time): :attr:`connections_accepted`, :attr:`connections_refused`,
+    :attr:`open_connections`, :attr:`bytes_up`, :attr:`bytes_down`, :attr:`faults_applied`
+    and :attr:`applied` (by kind).
+
+    Args:
+        target_host: The server's host.
+        target_port: The server's port.
+        host: The interface to listen on.
+        port: The port to listen on; 0 picks a free one.
+        seed: Seeds the random choices of :meth:`chaos` (None: unseeded).
+
+    Example::
+
+        async with JobServer() as server, FaultProxy(server.host, server.port) as proxy:
+            url = proxy.url_for(server.url)       # http://127.0.0.1:<proxy port>/api/v1
+            proxy.stall(5.0, on_request="/events")
+
+    Closing (``async with`` does it) stops listening, resets every open connection (both its
+    sockets) and waits for every task of the proxy: nothing is left behind.
+    """
+
+    def __init__(
+        self,
+        target_host: str,
+        target_port: int,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: int | None = None,
+    ) -> None:
+        self.target_host = target_host
+        self.target_port = target_port
+        self._host = host
+        self._port = port
+        self._server: asyncio.Server | None = None
+        self._closed = False
+        self._conns: set[_Conn] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._faults: list[ProxyFault] = []
+        self._refuse_until = 0.0
+        self._chaos: dict[str, float] | None = None
+        self._chaos_on: bytes | None = None
+        self._chaos_window = 4096
+        self._chaos_stall = 1.0
+        self._rng = random.Random(seed)
+        self.connections_accepted = 0
+        """Connections accepted so far (refused ones included)."""
+        self.connections_refused = 0
+        """Connections reset at once by :meth:`refuse`."""
+        self.bytes_up = 0
+        """Bytes forwarded from clients to the server."""
+        self.bytes_down = 0
+        """Bytes forwarded from the server to clients."""
+        self.applied: Counter[str] = Counter()
+        """How many times each kind of fault acted (random ones of :meth:`chaos` included)."""
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start listening (``async with`` does it for you).
+
+        Raises:
+            RuntimeError: already started or closed.
+        """
+        if self._server is not None or self._closed:
+            raise RuntimeError("a FaultProxy can be started only once")
+        self._server = await asyncio.start_server(self._accept, self._host, self._port)
+        self._port = self._server.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        """Stop listening, reset every open connection and wait for every task of the proxy.
+        Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        server = self._server
+        if server is not None:
+            server.close()
+        for conn in list(self._conns):
+            self._end(conn, reset=True)
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if server is not None:
+            await server.wait_closed()
+
+    async def __aenter__(self) -> FaultProxy:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # -- where -------------------------------------------------------------------------------
+
+    @property
+    def host(self) -> str:
+        """The interface the proxy listens on."""
+        return self._host
+
+    @property
+    def port(self) -> int:
+        """The port the proxy listens on (known once started)."""
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` of the proxy."""
+        if self._server is None:
+            raise RuntimeError("the FaultProxy is not started yet: use 'async with FaultProxy()'")
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self._port}"
+
+    def url_for(self, url: str) -> str:
+        """``url`` (the server's, e.g. ``server.url``) with the proxy's host and port: the
+        same path through the proxy."""
+        parts = urlsplit(url)
+        return urlunsplit(parts._replace(netloc=urlsplit(self.url).netloc))
+
+    # -- counters ------------------------------------------------------------------------------
+
+    @property
+    def open_connections(self) -> int:
+        """Connections open now (each holds the client's socket and the server's)."""
+        return len(self._conns)
+
+    @property
+    def faults_applied(self) -> int:
+        """How many times a fault acted so far (random ones of :meth:`chaos` included)."""
+        return sum(self.applied.values())
+
+    # -- faults --------------------------------------------------------------------------------
+
+    def reset(
+        self,
+        *,
+        after_bytes: int = 0,
+        in_event: bool = False,
+        count: int | None = 1,
+        direction: Direction = "down",
+        on_request: bytes | str | None = None,
+    ) -> ProxyFault:
+        """Reset the connection (a TCP RST to both the client and the server) at the fault's
+        position, the bytes before it forwarded.
+
+        The client sees ``ECONNRESET`` (aiohttp: ``ClientOSError`` or a payload error); with
+        ``after_bytes=0`` on an answer, the server has handled the request but the client got
+        nothing. Arguments: see the class docstring.
+        """
+        return self._add(
+            ProxyFault("reset", direction, count, _as_bytes(on_request), after_bytes, in_event)
+        )
+
+    def truncate(
+        self,
+        *,
+        after_bytes: int = 0,
+        in_event: bool = False,
+        count: int | None = 1,
+        direction: Direction = "down",
+        on_request: bytes | str | None = None,
+    ) -> ProxyFault:
+        """Close the connection cleanly (a FIN to both sides) at the fault's position, the
+        bytes before it forwarded: an answer truncated, as if the server had closed.
+
+        Arguments: see the class docstring.
+        """
+        return self._add(
+            ProxyFault("close", direction, count, _as_bytes(on_request), after_bytes, in_event)
+        )
+
+    def stall(
+        self,
+        seconds: float,
+        *,
+        after_bytes: int = 0,
+        in_event: bool = False,
+        count: int | None = 1,
+        direction: Direction = "down",
+        on_request: bytes | str | None = None,
+    ) -> ProxyFault:
+        """Stop forwarding for ``seconds`` at the fault's position, the connection left open;
+        then forward what queued up meanwhile (nothing is lost) and carry on.
+
+        While stalled the proxy reads nothing more from that side, so the sender's writes
+        back up as on a real stalled network. :meth:`clear` ends a stall early.
+        Arguments: see the class docstring.
+        """
+        return self._add(
+            ProxyFault(
+                "stall", direction, count, _as_bytes(on_request), after_bytes, in_event, seconds
+            )
+        )
+
+    def corrupt(
+        self,
+        *,
+        after_bytes: int = 0,
+        in_event: bool = False,
+        value: int | None = None,
+        count: int | None = 1,
+        direction: Direction = "down",
+        on_request: bytes | str | None = None,
+    ) -> ProxyFault:
+        """Change one byte: the one at the fault's position (``in_event=True``: by default the
+        first byte after the next ``data:`` prefix, which breaks that event's data).
+
+        Args:
+            value: The byte's new value (0..255); None: the old value with its lowest bit
+                flipped (``{`` becomes ``z``, ``1`` becomes ``0``).
+
+        Other arguments: see the class docstring.
+        """
+        if value is not None and not 0 <= value <= 255:
+            raise ValueError(f"value must be a byte (0..255), got {value!r}")
+        return self._add(
+            ProxyFault(
+                "corrupt",
+                direction,
+                count,
+                _as_bytes(on_request),
+                after_bytes,
+                in_event,
+                value=value,
+            )
+        )
+
+    def replace(
+        self,
+        old: bytes | str,
+        new: bytes | str,
+        *,
+        times: int = 1,
+        count: int | None = 1,
+        direction: Direction = "down",
+        on_request: bytes | str | None = None,
+    ) -> ProxyFault:
+        """Replace ``old`` with ``new`` (up to ``times`` occurrences per exchange) in the
+        answer (or request): a wrong answer, e.g. another job's id, or an odd ``Content-Type``.
+
+        Keep ``new`` as long as ``old`` unless a length change is the fault: the proxy does not
+        fix ``Content-Length`` or chunk sizes. Matching is within one read of the proxy (on
+        loopback an answer's head, or a small body, arrives in one read).
+        Other arguments: see the class docstring.
+        """
+        old_b, new_b = _as_bytes(old), _as_bytes(new)
+        assert old_b is not None and new_b is not None
+        if not old_b:
+            raise ValueError("old must not be empty")
+        fault = ProxyFault("replace", direction, count, _as_bytes(on_request), old=old_b, new=new_b)
+        fault.value = times
+        return self._add(fault)
+
+    def drip(
+        self,
+        *,
+        chunk: int = 1,
+        delay: float = 0.01,
+        after_bytes: int = 0,
+        in_event: bool = False,
+        count: int | None = 1,
+        direction: Direction = "down",
+        on_request: bytes | str | None = None,
+    ) -> ProxyFault:
+        """From the fault's position on, forward ``chunk`` bytes at a time with ``delay``
+        seconds after each, for the rest of the connection (or until :meth:`clear`).
+
+        Arguments: see the class docstring.
+        """
+        if chunk < 1 or delay < 0:
+            raise ValueError(f"chunk must be >= 1 and delay >= 0, got {chunk!r}, {delay!r}")
+        return self._add(
+            ProxyFault(
+                "drip",
+                direction,
+                count,
+                _as_bytes(on_request),
+                after_bytes,
+                in_event,
+                chunk=chunk,
+                delay=delay,
+            )
+        )
+
+    def refuse(self, seconds: float) -> None:
+        """Refuse new connections for ``seconds``: each is accepted and reset at once (a TCP
+        RST before any byte), so a client sees ``ECONNRESET`` on its first read or write.
+
+        The listener stays open (the port stays the proxy's, and no other process can take
+        it); connections already open carry on. :meth:`clear` ends the refusal early.
+        """
+        loop = asyncio.get_running_loop()
+        self._refuse_until = max(self._refuse_until, loop.time() + seconds)
+
+    def chaos(
+        self,
+        *,
+        reset_rate: float = 0.0,
+        truncate_rate: float = 0.0,
+        stall_rate: float = 0.0,
+        corrupt_rate: float = 0.0,
+        stall_seconds: float = 1.0,
+        window: int = 4096,
+        on_request: bytes | str | None = None,
+        seed: int | None = None,
+    ) -> None:
+        """Random faults from now on: each answer (an exchange's server-to-client bytes) that
+        starts after this call draws at most one fault per ``window`` bytes it carries: a
+        reset with probability ``reset_rate``, a truncation (clean close) with
+        ``truncate_rate``, a stall of ``stall_seconds`` with ``stall_rate``, a corrupted byte
+        with ``corrupt_rate``, at a uniformly random offset in that window (an answer that
+        ends first escapes it). A long SSE stream thus meets a fault every so many bytes.
+
+        Args:
+            on_request: Only answers to requests containing these bytes.
+            seed: Reseeds the proxy's random generator, so that the same seed draws the same
+                sequence of faults for the same sequence of answers (timing may still reorder
+                concurrent answers).
+
+        Raises:
+            ValueError: a rate outside 0..1, or rates summing over 1.
+
+        Calling it again replaces the rates; :meth:`clear` stops it.
+        """
+        rates = {
+            "reset": reset_rate,
+            "close": truncate_rate,
+            "stall": stall_rate,
+            "corrupt": corrupt_rate,
+        }
+        if any(not 0.0 <= rate <= 1.0 for rate in rates.values()) or sum(rates.values()) > 1.0:
+            raise ValueError(f"rates must be within 0..1 and sum to at most 1, got {rates}")
+        if window < 1:
+            raise ValueError(f"window must be >= 1, got {window!r}")
+        if seed is not None:
+            self._rng.seed(seed)
+        self._chaos = rates
+        self._chaos_on = _as_bytes(on_request)
+        self._chaos_window = window
+        self._chaos_stall = stall_seconds
+
+    def clear(self) -> None:
+        """Forward faithfully from now on: forget the faults not yet taken (and the ones that
+        wait for their position), stop :meth:`chaos` and :meth:`refuse`, and end the stalls
+        and drips in progress."""
+        self._faults.clear()
+        self._chaos = None
+        self._refuse_until = 0.0
+        for conn in self._conns:
+            for side in (conn.up, conn.down):
+                side.armed.clear()
+                side.hold_until = 0.0
+                side.drip = None
+
+    def reset_open(self, *, on_request: bytes | str | None = None) -> int:
+        """Reset every open connection now (whose current request contains ``on_request``,
+        e.g. ``"/events"`` for every open SSE stream).
+
+        Returns:
+            How many were reset.
+        """
+        conns = self._matching(_as_bytes(on_request))
+        for conn in conns:
+            self._end(conn, reset=True)
+        self.applied["reset"] += len(conns)
+        return len(conns)
+
+    def stall_open(self, seconds: float, *, on_request: bytes | str | None = None) -> int:
+        """Stall every open connection now (whose current request contains ``on_request``):
+        nothing more is forwarded to its client for ``seconds``, the connection left open.
+
+        Returns:
+            How many were stalled.
+        """
+        conns = self._matching(_as_bytes(on_request))
+        until = asyncio.get_running_loop().time() + seconds
+        for conn in conns:
+            conn.down.hold_until = max(conn.down.hold_until, until)
+        self.applied["stall"] += len(conns)
+        return len(conns)
+
+    # -- the engine ----------------------------------------------------------------------------
+
+    def _add(self, fault: ProxyFault) -> ProxyFault:
+        if fault.remaining is not None and fault.remaining < 1:
+            raise ValueError(f"count must be >= 1 or None, got {fault.remaining!r}")
+        if fault.after_bytes < 0:
+            raise ValueError(f"after_bytes must be >= 0, got {fault.after_bytes!r}")
+        if fault.direction not in ("down", "up"):
+            raise ValueError(f"direction must be 'down' or 'up', got {fault.direction!r}")
+        self._faults.append(fault)
+        return fault
+
+    def _matching(self, pattern: bytes | None) -> list[_Conn]:
+        return [
+            conn
+            for conn in self._conns
+            if not conn.ended and (pattern is None or pattern in conn.request)
+        ]
+
+    def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections_accepted += 1
+        if self._closed or asyncio.get_running_loop().time() < self._refuse_until:
+            self.connections_refused += 1
+            _reset(writer)
+            return
+        conn = _Conn(reader, writer)
+        self._conns.add(conn)
+        self._spawn(self._serve(conn))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _serve(self, conn: _Conn) -> None:
+        pumps: list[asyncio.Task[None]] = []
+        try:
+            try:
+                reader, writer = await asyncio.open_connection(self.target_host, self.target_port)
+            except OSError:
+                _reset(conn.client_writer)  # the server is down: the client sees a reset
+                return
+            conn.up.writer = writer
+            conn.down.writer = conn.client_writer
+            if conn.ended:  # closed while connecting
+                _reset(writer)
+                return
+            pumps = [
+                self._spawn(self._pump(conn, conn.client_reader, conn.up, "up")),
+                self._spawn(self._pump(conn, reader, conn.down, "down")),
+            ]
+            await asyncio.wait(pumps)
+        finally:
+            for pump in pumps:
+                pump.cancel()
+            self._end(conn, reset=False)
+
+    def _end(self, conn: _Conn, *, reset: bool) -> None:
+        """Close both sockets of ``conn`` (with RSTs if ``reset``) and forget it."""
+        conn.ended = True
+        self._conns.discard(conn)
+        for writer in conn.writers():
+            if reset:
+                _reset(writer)
+            elif not writer.is_closing():
+                writer.close()
+
+    async def _pump(
+        self, conn: _Conn, reader: asyncio.StreamReader, side: _Side, direction: Direction
+    ) -> None:
+        writer = side.writer
+        assert writer is not None
+        try:
+            while True:
+                data = await reader.read(_READ_SIZE)
+                if not data:
+                    if not writer.is_closing() and writer.can_write_eof():
+                        writer.write_eof()
+                    return
+                if direction == "up":
+                    if conn.answered:  # a new request: a new exchange
+                        conn.answered = False
+                        conn.exchange += 1
+                        conn.request = b""
+                    if len(conn.request) < _REQUEST_KEPT:
+                        conn.request = (conn.request + data)[:_REQUEST_KEPT]
+                else:
+                    conn.answered = True
+                if side.exchange != conn.exchange:
+                    self._begin(conn, side, direction)
+                if self._faults:
+                    self._take(conn, side, direction)
+                await self._forward(conn, side, direction, data)
+        except _Stop:
+            return
+        except (ConnectionError, OSError):
+            self._end(conn, reset=True)  # a broken side breaks the other one too
+
+    def _begin(self, conn: _Conn, side: _Side, direction: Direction) -> None:
+        """A new exchange starts moving bytes on ``side``; :meth:`chaos` draws its fault."""
+        side.exchange = conn.exchange
+        side.pos = 0
+        side.tail = b""
+        side.armed = []  # what the last exchange did not reach is spent
+        side.taken = set()
+        side.chaos_at = None
+        if self._chaos is not None and direction == "down":
+            pattern = self._chaos_on
+            if pattern is None or pattern in conn.request:
+                side.chaos_at = 0
+
+    def _take(self, conn: _Conn, side: _Side, direction: Direction) -> None:
+        """``side`` moves bytes: its exchange takes the waiting faults it matches (once each)."""
+        for fault in list(self._faults):
+            if fault.direction != direction or id(fault) in side.taken:
+                continue
+            if fault.on_request is not None and fault.on_request not in conn.request:
+                continue
+            side.taken.add(id(fault))
+            self._arm(side, fault)
+            fault.taken += 1
+            if fault.remaining is not None:
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self._faults.remove(fault)
+
+    def _arm(self, side: _Side, fault: ProxyFault) -> None:
+        trigger = None if fault.in_event else side.pos + fault.after_bytes
+        side.armed.append(_Armed(fault, trigger, side.pos))
+
+    def _draw(self, side: _Side, end: int) -> None:
+        """:meth:`chaos` draws a fault for each window of the answer that starts before
+        ``end``."""
+        rates = self._chaos
+        while side.chaos_at is not None and side.chaos_at < end:
+            base = side.chaos_at
+            side.chaos_at = base + self._chaos_window
+            if rates is None:
+                side.chaos_at = None
+                return
+            rng = self._rng
+            roll = rng.random()
+            offset = rng.randrange(self._chaos_window)
+            for kind, rate in rates.items():
+                if roll < rate:
+                    fault = ProxyFault(kind, seconds=self._chaos_stall)  # type: ignore[arg-type]
+                    fault.taken = 1
+                    side.armed.append(_Armed(fault, base + offset, base))
+                    break
+                roll -= rate
+
+    async def _forward(self, conn: _Conn, side: _Side, direction: Direction, data: bytes) -> None:
+        for armed in side.armed:
+            fault = armed.fault
+            if fault.kind == "replace" and fault.value and fault.old in data:
+                times = min(fault.value, data.count(fault.old))
+                data = data.replace(fault.old, fault.new, times)
+                fault.value -= times
+                fault.applied += times
+                self.applied["replace"] += times
+        if side.chaos_at is not None:
+            self._draw(side, side.pos + len(data))
+        while True:
+            self._find_events(side, data)
+            first: _Armed | None = None
+            cut = len(data)
+            for armed in side.armed:
+                trigger = armed.trigger
+                if trigger is None or armed.fault.kind == "replace":
+                    continue
+                offset = max(0, trigger - side.pos)
+                # A corrupted byte needs the byte; the others act at the end of a read too.
+                if offset < cut or (
+                    offset == cut and armed.fault.kind != "corrupt" and first is None
+                ):
+                    first, cut = armed, offset
+            head, data = data[:cut], data[cut:]
+            if head:
+                await self._write(side, head)
+            if first is None:
+                return
+            side.armed.remove(first)
+            data = self._act(conn, side, first.fault, data)
+            if not data:
+                return
+
+    def _find_events(self, side: _Side, data: bytes) -> None:
+        """Place the triggers of in-event faults whose ``data:`` line starts in ``data``."""
+        waiting = [a for a in side.armed if a.trigger is None]
+        if not waiting:
+            return
+        # Before the exchange's first byte counts as a line start.
+        tail = side.tail if side.pos else b"\n"
+        buf = tail + data
+        start = 0
+        while waiting:
+            index = buf.find(_DATA, start)
+            if index < 0:
+                return
+            end = side.pos - len(tail) + index + len(_DATA)  # just after "data:"
+            start = index + 1
+            for armed in list(waiting):
+                if end > armed.taken_at:
+                    armed.trigger = end + armed.fault.after_bytes
+                    waiting.remove(armed)
+
+    def _act(self, conn: _Conn, side: _Side, fault: ProxyFault, rest: bytes) -> bytes:
+        """Apply ``fault`` at the current position; returns the bytes still to forward."""
+        fault.applied += 1
+        self.applied[fault.kind] += 1
+        kind = fault.kind
+        if kind == "reset":
+            self._end(conn, reset=True)
+            raise _Stop
+        if kind == "close":
+            self._end(conn, reset=False)
+            raise _Stop
+        if kind == "stall":
+            loop = asyncio.get_running_loop()
+            side.hold_until = max(side.hold_until, loop.time() + fault.seconds)
+        elif kind == "drip":
+            side.drip = (fault.chunk, fault.delay)
+        elif kind == "corrupt" and rest:
+            old = rest[0]
+            new = fault.value if fault.value is not None else old ^ 0x01
+            rest = bytes([new]) + rest[1:]
+        return rest
+
+    async def _write(self, side: _Side, data: bytes) -> None:
+        writer = side.writer
+        assert writer is not None
+        loop = asyncio.get_running_loop()
+        # Polled, not an Event: the deadline moves (stall_open extends it, clear ends it).
+        while side.hold_until > loop.time():  # noqa: ASYNC110
+            await asyncio.sleep(min(_POLL, side.hold_until - loop.time()))
+        drip = side.drip
+        pieces = (
+            [data]
+            if drip is None
+            else [data[i : i + drip[0]] for i in range(0, len(data), drip[0])]
+        )
+        for piece in pieces:
+            if writer.is_closing():
+                raise _Stop
+            writer.write(piece)
+            await writer.drain()
+            side.pos += len(piece)
+            side.tail = (side.tail + piece)[-len(_DATA) :]
+            if side.direction == "down":
+                self.bytes_down += len(piece)
+            else:
+                self.bytes_up += len(piece)
+            if side.drip is not None:
+                await asyncio.sleep(side.drip[1])
