@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
@@ -35,6 +36,10 @@ __all__ = ["EventStream", "open_stream"]
 logger = logging.getLogger("asyncjobs")
 
 _HEARTBEAT_CAP: Final = 300.0
+_ANNOUNCED: Final = re.compile(rb"^: ?heartbeat[ =]([0-9]+(?:\.[0-9]+)?)\r?$", re.MULTILINE)
+"""A server's announcement of its heartbeat interval in seconds, as a comment line at the start
+of a stream (``: heartbeat 15``; the reference server sends it)."""
+
 _PINGS_KEPT: Final = 8
 """How many of the latest ping intervals the stall limit is learned from."""
 
@@ -51,10 +56,11 @@ class EventStream:
     past the stall limit while :meth:`read` waits on it is dropped. The limit follows the
     server's heartbeat as the stream shows it: ``TUNING.stall_heartbeats`` times the longest
     silence before a ``:`` comment (a ping) among the last few, and at least
-    ``TUNING.stall_min``; before any ping is seen, ``TUNING.stall_floor``. Old gaps drop out of
-    the window, so the limit comes down again after a slow spell (it never ratchets up for
-    good). One watchdog timer per connection keeps that clock (a timeout around every read would
-    cost a timer per chunk).
+    ``TUNING.stall_min``; before any ping is seen, the heartbeat the server announced (a
+    ``: heartbeat S`` comment at the start of the stream), else ``TUNING.stall_floor``. Old
+    gaps drop out of the window, so the limit comes down again after a slow spell (it never
+    ratchets up for good). One watchdog timer per connection keeps that clock (a timeout around
+    every read would cost a timer per chunk).
 
     With ``coalesce`` (seconds), a busy connection (its last two reads that brought events came
     less than two windows apart) is not read again until ``coalesce`` after the last such read:
@@ -67,9 +73,11 @@ class EventStream:
     """
 
     __slots__ = (
+        "_announced",
         "_busy",
         "_coalesce",
         "_content",
+        "_early",
         "_events_at",
         "_http",
         "_last_chunk",
@@ -103,6 +111,8 @@ class EventStream:
         self._stalled = False
         self._where = ""
         self._pings: deque[float] = deque(maxlen=_PINGS_KEPT)  # silences before pings
+        self._announced: float | None = None  # the heartbeat the server announced
+        self._early = 0  # chunks of this connection still looked at for an announcement
         self._last_chunk = 0.0
         self._sent: str | None = None
         self._pinned: tuple[str | None] | None = None  # set by pin(): the resume point
@@ -141,9 +151,10 @@ class EventStream:
     def stall_limit(self) -> float:
         """Seconds of silence after which the connection counts as dead."""
         pings = self._pings
-        if not pings:
+        heartbeat = max(pings) if pings else self._announced
+        if heartbeat is None:
             return TUNING.stall_floor
-        return max(TUNING.stall_min, TUNING.stall_heartbeats * max(pings))
+        return max(TUNING.stall_min, TUNING.stall_heartbeats * heartbeat)
 
     def retry_hint(self) -> float | None:
         """The server's reconnection delay (its ``retry:`` field) in seconds, or None."""
@@ -198,6 +209,7 @@ class EventStream:
         self._where = where
         self._sent = last_event_id
         self._pinned = None
+        self._early = 2
         self._stalled = False
         self._busy = False
         self._events_at = -math.inf
@@ -268,6 +280,13 @@ class EventStream:
             await self.close()
             return None
         now = loop.time()
+        if self._early:
+            self._early -= 1
+            announced = _ANNOUNCED.search(chunk)
+            if announced is not None:
+                self._announced = min(float(announced[1]), _HEARTBEAT_CAP) or None
+                self._early = 0
+                self._rearm(now)
         events = self.decoder.feed(chunk)
         if events:
             self.received += len(events)
@@ -279,8 +298,19 @@ class EventStream:
             # A comment alone (a ping): the silence before it is what the server's heartbeat
             # is. (A chunk that is only part of an event says nothing about it.)
             self._pings.append(min(now - self._last_chunk, _HEARTBEAT_CAP))
+            self._rearm(now)
         self._last_chunk = now
         return events
+
+    def _rearm(self, now: float) -> None:
+        """The stall limit may have come down: let the watchdog look again by then."""
+        watchdog = self._watchdog
+        if watchdog is None:
+            return
+        due = now + self.stall_limit()
+        if due < watchdog.when():
+            watchdog.cancel()
+            self._watchdog = asyncio.get_running_loop().call_at(due, self._check_stall)
 
     async def _gather(self, seconds: float) -> None:
         """Let a busy connection's data pile up, unread, until its coalescing window ends."""

@@ -169,6 +169,14 @@ class MultiStream:
                     self._phase = "sleep"
                     await asyncio.sleep(backoff.delay())
                     continue
+                except ProtocolError as exc:
+                    # A broken answer (e.g. garbled chunked framing) is worth a few more tries.
+                    if not retries(exc, backoff):
+                        raise
+                    logger.info("multiplexed stream: %s; retrying", exc)
+                    self._phase = "sleep"
+                    await asyncio.sleep(backoff.delay())
+                    continue
                 if self._dirty:
                     self._restart_soon()  # jobs joined while connecting: add them soon
                 self._phase = "stream"

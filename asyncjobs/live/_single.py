@@ -166,8 +166,9 @@ class _SSEFeed:
                 if not is_transient(exc) or self._backoff.exhausted():
                     raise
                 logger.info("SSE stream of job %r: %s; retrying", self._job_id, exc)
-            except TransportError as exc:
-                if self._backoff.exhausted():
+            except (TransportError, ProtocolError) as exc:
+                # A broken answer (e.g. garbled chunked framing) is worth a few more tries.
+                if not retries(exc, self._backoff):
                     raise
                 logger.info("SSE stream of job %r: %s; retrying", self._job_id, exc)
             await asyncio.sleep(self._backoff.delay())

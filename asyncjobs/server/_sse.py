@@ -264,7 +264,9 @@ class EventStream:
             if hub.closing:
                 self._done = True
             self._pending[:0] = initial
-            head = b"retry: %d\n\n" % hub.retry_ms
+            # The heartbeat is announced in a comment (ignored by SSE clients that do not look
+            # for it), so a client can tell a stalled stream from a quiet one before any ping.
+            head = b"retry: %d\n: heartbeat %g\n\n" % (hub.retry_ms, hub.heartbeat)
             if await self._run(response, head):
                 with contextlib.suppress(ConnectionError):
                     await response.write_eof()

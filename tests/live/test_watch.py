@@ -213,11 +213,13 @@ async def test_watch_detects_a_stalled_stream_within_its_limit_and_resumes_it(
     """A stream silent for its stall limit is dropped and resumed after about that long (not
     twice as long), with Last-Event-ID; the change made meanwhile is delivered once.
 
-    No heartbeat reaches the client (30 s apart), so the limit is the floor, 0.5 s. The
-    server's own clock times it: from the stream's request to the resuming request.
+    The server announces a 30 s heartbeat and no ping comes in time; with stall_heartbeats at
+    1/60 the limit is 0.5 s. The server's own clock times it: from the stream's request to the
+    resuming request.
     """
     limit = 0.5
-    monkeypatch.setattr(TUNING, "stall_floor", limit)
+    monkeypatch.setattr(TUNING, "stall_heartbeats", limit / 30.0)
+    monkeypatch.setattr(TUNING, "stall_min", 0.0)
     loop = asyncio.get_running_loop()
     arrivals: list[float] = []
 
