@@ -27,10 +27,38 @@ Test hooks (all synchronous, usable between awaits of the test):
   :meth:`~JobServer.resume_streams` (streams go silent without closing),
   :meth:`~JobServer.set_heartbeat`;
 - waiting: :meth:`~JobServer.wait_until` polls a condition (e.g. "one stream is open").
+
+The pytest plugin (:mod:`asyncjobs.testing._plugin`, registered when asyncjobs is installed)
+gives tests the fixtures ``job_server`` (a running :class:`JobServer`) and ``job_client`` (a
+client on it), for anyio's pytest plugin.
+
+The names are imported on first use, so that the pytest plugin, which pytest imports at start-up,
+does not load the server with it.
 """
 
-from asyncjobs.server import RecordedRequest, UnknownJobError
+from __future__ import annotations
 
-from ._server import JobServer
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from asyncjobs.server import RecordedRequest, UnknownJobError
+
+    from ._server import JobServer
 
 __all__ = ["JobServer", "RecordedRequest", "UnknownJobError"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "JobServer":
+        from ._server import JobServer
+
+        return JobServer
+    if name in ("RecordedRequest", "UnknownJobError"):
+        from asyncjobs import server
+
+        return getattr(server, name)
+    raise AttributeError(f"module 'asyncjobs.testing' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
