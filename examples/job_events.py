@@ -88,7 +88,10 @@ async def job_events(
         yield f"retry: {retry_ms}\n\n".encode()
         while True:
             try:
-                item = await asyncio.wait_for(updates.get(), heartbeat)
+                # asyncio.timeout, not wait_for: on Python 3.11, wait_for can lose the
+                # cancellation of a handler whose browser left.
+                async with asyncio.timeout(heartbeat):
+                    item = await updates.get()
             except TimeoutError:
                 yield b": ping\n\n"
                 continue

@@ -90,8 +90,11 @@ class _Listing:
         """The new states of listed jobs that the watches bring, until the loop time ``until``."""
         loop = asyncio.get_running_loop()
         while (left := until - loop.time()) > 0:
+            # asyncio.timeout, not wait_for: on Python 3.11, wait_for loses a cancellation
+            # (Ctrl-C) that arrives as the queue hands over an item, and the command runs on.
             try:
-                change = await asyncio.wait_for(self.changes.get(), left)
+                async with asyncio.timeout(left):
+                    change = await self.changes.get()
             except TimeoutError:
                 return
             if isinstance(change, Job) and change.id in self.jobs and self.seen(change):
