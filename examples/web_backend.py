@@ -2,10 +2,19 @@
 
 The backend (aiohttp.web) holds one :class:`asyncjobs.Client` for its whole life and offers:
 
-- ``POST /start``: submits a job to the job server and answers ``{"id": ...}``;
+- ``POST /start``: submits a job to the job server and answers ``{"id": ...}`` (201), or a JSON
+  error, 502 or 503, when the job server fails (the page shows it);
 - ``GET /progress/{id}``: a Server-Sent Events stream for the browser, relaying
-  ``client.watch(id)``: one ``progress`` event per change, until the job ends;
-- ``GET /``: a tiny page with a button that starts a job and draws its progress bar.
+  ``client.watch(id)``: a ``progress`` event per state, ``pending`` included, until the job
+  ends; an unknown id ends the stream with a ``job-not-found`` event (never ``error``, which
+  is EventSource's own), after which the page stops reconnecting;
+- ``GET /``: the page (``progress_page.html``): a button that starts a job, a bar per job.
+
+When the browser goes away, the watch and its stream to the job server end within moments,
+also on a job that is quiet: the server cancels the handler when the connection drops
+(``handler_cancellation=True``), and a ``: ping`` comment every 2 s of silence makes a write
+fail on a connection that died without a word. The framework-neutral part (the events, the
+heartbeat, the error answers) is ``job_events.py``, shared with ``fastapi_backend.py``.
 
 By default it checks itself and exits: it starts the embedded job server and the backend, then
 plays the browser (starts a job, reads the progress stream to the end). ``--serve`` keeps it
@@ -27,57 +36,17 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
+from job_events import HEARTBEAT, PAGE, error_answer, job_events
 
-from asyncjobs import Client, Job, JobNotFoundError, JobTimeoutError
+from asyncjobs import AsyncJobsError, Client, RetryPolicy
 from asyncjobs.sse import SSEDecoder
 from asyncjobs.testing import JobServer
 
 CLIENT = web.AppKey("client", Client)
+HEARTBEAT_KEY = web.AppKey("heartbeat", float)
 
-PAGE = """<!doctype html>
-<meta charset="utf-8">
-<title>asyncjobs web backend</title>
-<style>
-  body { font: 15px system-ui, sans-serif; margin: 2rem; }
-  .job { margin: .4rem 0; } progress { width: 18rem; vertical-align: middle; }
-</style>
-<h1>Thumbnails</h1>
-<button id="start">Render thumbnails</button>
-<div id="jobs"></div>
-<script>
-document.getElementById("start").onclick = async () => {
-  const { id } = await (await fetch("/start", { method: "POST" })).json();
-  const row = document.createElement("div");
-  row.className = "job";
-  row.innerHTML = '<code></code> <progress max="100" value="0"></progress> <span>pending</span>';
-  row.querySelector("code").textContent = id;
-  document.getElementById("jobs").prepend(row);
-  const stream = new EventSource(`/progress/${encodeURIComponent(id)}`);
-  stream.addEventListener("progress", (event) => {
-    const job = JSON.parse(event.data);
-    row.querySelector("progress").value = job.progress ?? 0;
-    row.querySelector("span").textContent =
-      job.status === "completed" ? `done: ${JSON.stringify(job.result)}`
-      : job.status === "failed" ? `failed: ${job.error}`
-      : `${job.status} ${job.message ?? ""}`;
-    if (["completed", "failed", "cancelled"].includes(job.status)) stream.close();
-  });
-};
-</script>
-"""
-
-
-def progress_event(job: Job) -> bytes:
-    """The SSE event the browser gets for one state of a job."""
-    payload = {
-        "id": job.id,
-        "status": job.status.value,
-        "progress": job.progress,
-        "message": job.message,
-        "result": job.result,
-        "error": job.error,
-    }
-    return f"event: progress\ndata: {json.dumps(payload)}\n\n".encode()
+# A person is waiting on each answer: give up on the job server within seconds, not minutes.
+RETRY = RetryPolicy(attempts=3, max_total=5.0)
 
 
 async def index(request: web.Request) -> web.Response:
@@ -87,7 +56,11 @@ async def index(request: web.Request) -> web.Response:
 async def start(request: web.Request) -> web.Response:
     client = request.app[CLIENT]
     config = {"duration": random.uniform(1.0, 2.0), "steps": 8, "result": {"thumbnails": 24}}
-    job = await client.submit_job("render-thumbnails", config)
+    try:
+        job = await client.submit_job("render-thumbnails", config)
+    except AsyncJobsError as exc:
+        status, body = error_answer(exc)
+        return web.json_response(body, status=status)
     return web.json_response({"id": job.id}, status=201)
 
 
@@ -95,31 +68,41 @@ async def progress(request: web.Request) -> web.StreamResponse:
     client = request.app[CLIENT]
     job_id = request.match_info["job_id"]
     response = web.StreamResponse(
-        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",  # a proxy in front must not hold the events back
+        }
     )
     await response.prepare(request)
-    # aclosing: when the browser goes away mid-stream, the watch (and its connection to the job
-    # server) is closed right here rather than whenever the generator is garbage collected.
+    # aclosing: when a write fails because the browser left, the watch (and its stream to the
+    # job server) ends right here, not whenever the generator is garbage collected. When the
+    # server cancels this handler instead, the cancellation closes it the same way.
+    events = job_events(client, job_id, heartbeat=request.app[HEARTBEAT_KEY])
     try:
-        async with contextlib.aclosing(client.watch(job_id, timeout=600)) as updates:
-            async for job in updates:
-                await response.write(progress_event(job))
-    except (JobNotFoundError, JobTimeoutError) as exc:
-        await response.write(f"event: error\ndata: {json.dumps(str(exc))}\n\n".encode())
+        async with contextlib.aclosing(events):
+            async for chunk in events:
+                await response.write(chunk)
     except ConnectionResetError:
         pass  # the browser left
     return response
 
 
-def make_app(jobs_url: str) -> web.Application:
-    """The backend, talking to the job server at ``jobs_url``."""
+def make_app(jobs_url: str, *, heartbeat: float = HEARTBEAT) -> web.Application:
+    """The backend, talking to the job server at ``jobs_url``.
+
+    Args:
+        jobs_url: The job server's base URL.
+        heartbeat: Seconds of silence after which a progress stream writes ``: ping``.
+    """
 
     async def job_client(app: web.Application) -> AsyncIterator[None]:
-        async with Client(jobs_url) as client:
+        async with Client(jobs_url, timeout=10.0, retry=RETRY) as client:
             app[CLIENT] = client
             yield
 
     app = web.Application()
+    app[HEARTBEAT_KEY] = heartbeat
     app.cleanup_ctx.append(job_client)
     app.add_routes(
         [
@@ -129,6 +112,28 @@ def make_app(jobs_url: str) -> web.Application:
         ]
     )
     return app
+
+
+@contextlib.asynccontextmanager
+async def running(
+    jobs_url: str, *, port: int = 0, heartbeat: float = HEARTBEAT
+) -> AsyncIterator[str]:
+    """Serve the backend on 127.0.0.1 while the block runs; yields its URL.
+
+    ``handler_cancellation=True``: a handler is cancelled when its client disconnects, so a
+    progress stream whose browser left ends at once.
+    """
+    runner = web.AppRunner(
+        make_app(jobs_url, heartbeat=heartbeat), handler_cancellation=True, shutdown_timeout=1.0
+    )
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", port)
+        await site.start()
+        host, bound = runner.addresses[0][:2]
+        yield f"http://{host}:{bound}"
+    finally:
+        await runner.cleanup()
 
 
 async def play_browser(backend: str) -> None:
@@ -149,20 +154,12 @@ async def play_browser(backend: str) -> None:
 
 
 async def run(jobs_url: str, *, serve: bool, port: int) -> None:
-    runner = web.AppRunner(make_app(jobs_url))
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", port)
-        await site.start()
-        host, bound = runner.addresses[0][:2]
-        backend = f"http://{host}:{bound}"
+    async with running(jobs_url, port=port) as backend:
         if serve:
             print(f"backend on {backend}/ (jobs at {jobs_url}); Ctrl-C to stop")
             await asyncio.Event().wait()
         else:
             await play_browser(backend)
-    finally:
-        await runner.cleanup()
 
 
 async def main() -> None:

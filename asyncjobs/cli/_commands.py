@@ -53,10 +53,31 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
     get.add_argument("job_id", metavar="ID", type=job_id_arg)
     get.set_defaults(handler=command(_show.get))
 
-    list_ = add_command(commands, "list", help="list jobs, newest first", parents=[connection])
+    list_ = add_command(
+        commands,
+        "list",
+        help="list jobs, newest first",
+        description="List jobs, newest first. With --watch, keep the list current: each listed "
+        "job's changes live, and the list read again every --interval seconds for new jobs, "
+        "until --timeout (exit status 0) or Ctrl-C.",
+        parents=live,
+    )
     list_.add_argument("--status", type=status_arg, help="only jobs with this status")
     list_.add_argument(
         "--limit", type=count_arg, default=50, help="the most jobs to list (default: 50; 0: all)"
+    )
+    list_.add_argument(
+        "--watch", action="store_true", help="keep showing the listed jobs as they change"
+    )
+    list_.add_argument(
+        "--interval",
+        type=seconds_arg,
+        default=2.0,
+        metavar="SECONDS",
+        help="with --watch: read the list again every SECONDS, for new jobs (default: 2)",
+    )
+    list_.add_argument(
+        "--timeout", type=seconds_arg, metavar="SECONDS", help="with --watch: stop after SECONDS"
     )
     list_.set_defaults(handler=command(_show.list_))
 

@@ -18,6 +18,7 @@ from ._format import (
     plain_table,
     write_json,
 )
+from ._list_watch import list_watch
 from ._options import PRIORITY_NAMES
 
 __all__ = ["get", "list_", "log", "stats"]
@@ -59,7 +60,9 @@ async def get(client: Client, args: argparse.Namespace) -> int:
 
 
 async def list_(client: Client, args: argparse.Namespace) -> int:
-    """``list``: a table of jobs, newest first."""
+    """``list``: a table of jobs, newest first; with ``--watch``, kept current."""
+    if args.watch:
+        return await list_watch(client, args)
     limit = args.limit or None
     rows: list[list[str]] = []
     async for job in client.list_jobs(status=args.status, limit=limit):

@@ -35,11 +35,43 @@ corrupted or replaced bytes, refused connections, a slow drip, and seeded random
     async with JobServer() as server, FaultProxy(server.host, server.port) as proxy:
         url = proxy.url_for(server.url)   # point your code here
         proxy.reset(on_request="/events", in_event=True)
+
+The pytest plugin (:mod:`asyncjobs.testing._plugin`, registered when asyncjobs is installed)
+gives tests the fixtures ``job_server`` (a running :class:`JobServer`) and ``job_client`` (a
+client on it), for anyio's pytest plugin.
+
+The names are imported on first use, so that the pytest plugin, which pytest imports at start-up,
+does not load the server with it.
 """
 
-from asyncjobs.server import RecordedRequest, UnknownJobError
+from __future__ import annotations
 
-from ._proxy import FaultProxy, ProxyFault
-from ._server import JobServer
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from asyncjobs.server import RecordedRequest, UnknownJobError
+
+    from ._proxy import FaultProxy, ProxyFault
+    from ._server import JobServer
 
 __all__ = ["FaultProxy", "JobServer", "ProxyFault", "RecordedRequest", "UnknownJobError"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "JobServer":
+        from ._server import JobServer
+
+        return JobServer
+    if name in ("FaultProxy", "ProxyFault"):
+        from . import _proxy
+
+        return getattr(_proxy, name)
+    if name in ("RecordedRequest", "UnknownJobError"):
+        from asyncjobs import server
+
+        return getattr(server, name)
+    raise AttributeError(f"module 'asyncjobs.testing' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
