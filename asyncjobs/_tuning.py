@@ -47,6 +47,9 @@ class Tuning:
             with GET; longer id lists use POST.
         events_per_turn: The most events of one read a multiplexed stream hands on before
             letting the event loop run other tasks (bounds how long a big read holds the loop).
+        cancel_grace: How long a wait with ``cancel_on_exit`` that is ending waits for its
+            cancels before it raises (they go on in the background, tracked by the client).
+        close_grace: How long ``Client.close()`` waits for such background work.
         coalesce_window: While a multiplexed stream is busy (two reads that brought events
             came less than two windows apart), it is read at most once a window, its
             transport paused in between, so that one wake-up reads all that came meanwhile
@@ -75,6 +78,8 @@ class Tuning:
     max_stream_ids: int = 25_000
     max_query_ids: int = 2000
     events_per_turn: int = 200
+    cancel_grace: float = 2.0
+    close_grace: float = 35.0
     coalesce_window: float = 0.01
 
 

@@ -26,7 +26,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncGenerator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable
+from typing import Any, TypeVar
 
 from asyncjobs._api import JobAPI
 from asyncjobs._models import TERMINAL, Job, supersedes
@@ -39,6 +40,8 @@ from ._poller import Poller, SingleFeed
 __all__ = ["Entry", "Feed", "Hub", "Inbox", "Listener", "follow"]
 
 logger = logging.getLogger("asyncjobs")
+
+_T = TypeVar("_T")
 
 
 class Hub:
@@ -57,6 +60,7 @@ class Hub:
         self._poller: Poller | None = None
         self._singles: set[SingleFeed] = set()
         self._closed = False
+        self._background: set[asyncio.Task[Any]] = set()
 
     def __repr__(self) -> str:
         return (
@@ -233,8 +237,25 @@ class Hub:
 
     # -- closing ---------------------------------------------------------------------------
 
+    def spawn(self, work: Coroutine[Any, Any, _T]) -> asyncio.Task[_T]:
+        """Run ``work`` (e.g. the cancels of a wait's jobs) in a task the client tracks until it
+        ends: :meth:`aclose` waits for it, bounded by ``TUNING.close_grace``."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
     async def aclose(self) -> None:
-        """Stop every feed and fail every waiter still waiting (the client is closing)."""
+        """Stop every feed and fail every waiter still waiting (the client is closing); let
+        background work finish first, within ``TUNING.close_grace``."""
+        background = list(self._background)
+        if background:
+            _, late = await asyncio.wait(background, timeout=TUNING.close_grace)
+            for unfinished in late:
+                logger.error("closing the client: %r did not end in time; stopped", unfinished)
+                unfinished.cancel()
+            if late:
+                await asyncio.wait(late)
         self._closed = True
         feeds: list[Feed] = [*self._streams, *self._singles]
         if self._poller is not None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Coroutine, Iterable, Mapping
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from contextlib import aclosing
 from typing import Any
 
 from asyncjobs._concurrency import run_bounded
 from asyncjobs._exceptions import ConflictError, JobCancelledError, JobFailedError, JobTimeoutError
 from asyncjobs._models import TERMINAL, Job, JobStatus
+from asyncjobs._tuning import TUNING
 from asyncjobs._validation import check_job_id, check_job_ids, check_seconds, check_transport
 
 from ._deadline import timeout_error
@@ -102,23 +103,14 @@ class _Outcomes:
             self.done.set_result(None)
 
 
-async def _shielded(cleanup: Coroutine[Any, Any, None]) -> None:
-    """Run ``cleanup`` to the end even if the caller is cancelled meanwhile; a cancellation
-    that arrived during it is raised afterwards."""
-    task = asyncio.ensure_future(cleanup)
-    cancelled = False
-    while not task.done():
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            cancelled = True
-    if cancelled:
-        raise asyncio.CancelledError
-    task.result()
+async def _cancel_jobs(hub: Hub, job_ids: list[str]) -> dict[str, BaseException]:
+    """Cancel jobs on the server, a few at once, each with the client's retries.
 
-
-async def _cancel_jobs(hub: Hub, job_ids: list[str]) -> None:
-    """Cancel jobs on the server, a few at once; errors are logged, never raised."""
+    Returns:
+        The jobs that could not be cancelled, with why (each also logged); a job that had
+        already finished counts as done.
+    """
+    failed: dict[str, BaseException] = {}
 
     async def cancel(job_id: str) -> None:
         try:
@@ -127,8 +119,40 @@ async def _cancel_jobs(hub: Hub, job_ids: list[str]) -> None:
             logger.debug("job %r finished before it could be cancelled", job_id)
         except Exception as exc:
             logger.warning("could not cancel job %r on exit: %s", job_id, exc)
+            failed[job_id] = exc
 
     await run_bounded(job_ids, cancel, _CANCEL_CONCURRENCY)
+    return failed
+
+
+async def _cancel_on_exit(hub: Hub, job_ids: list[str], error: BaseException) -> None:
+    """Cancel the unfinished jobs of a wait that is ending with ``error``.
+
+    The cancels run in a task the client tracks (its ``close()`` waits for it), so they go on
+    with their retries however the wait ends; the wait itself waits for them at most
+    ``TUNING.cancel_grace`` seconds (less if cancelled again), then ``error`` says what is
+    known: the jobs that could not be cancelled (``details["not_cancelled"]`` where ``error``
+    has details, and a note), or that the cancels go on in the background.
+    """
+    task = hub.spawn(_cancel_jobs(hub, job_ids))
+    insisted = False
+    try:
+        await asyncio.wait([task], timeout=TUNING.cancel_grace)
+    except asyncio.CancelledError:
+        insisted = True  # cancelled again: the cancels go on without this wait
+    if not task.done():
+        error.add_note(
+            f"cancelling {len(job_ids)} unfinished jobs on the server goes on in the "
+            "background (Client.close() waits for it)"
+        )
+    elif not task.cancelled() and (failed := task.result()):
+        details = getattr(error, "details", None)
+        if isinstance(details, dict):
+            details["not_cancelled"] = sorted(failed)
+        listed = ", ".join(f"{job_id!r} ({reason})" for job_id, reason in failed.items())
+        error.add_note(f"{len(failed)} jobs could not be cancelled on the server: {listed}")
+    if insisted:
+        raise asyncio.CancelledError
 
 
 async def wait_for_job(
@@ -284,13 +308,13 @@ async def wait_for_jobs(
             error = _many_timeout_error(pending, timeout, hub.current(pending[0]), len(unique))
             hub.unsubscribe(unique, waiter)
             if cancel_on_exit:
-                await _shielded(_cancel_jobs(hub, pending))
+                await _cancel_on_exit(hub, pending, error)
             raise error from None
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as cancelled:
             if cancel_on_exit:
                 pending = unfinished()
                 hub.unsubscribe(unique, waiter)
-                await _shielded(_cancel_jobs(hub, pending))
+                await _cancel_on_exit(hub, pending, cancelled)
             raise
     finally:
         hub.unsubscribe(unique, waiter)

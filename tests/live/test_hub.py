@@ -9,10 +9,13 @@ streams); everything else is counted on the server.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import types
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 from _live_helpers import (
     PATIENCE,
@@ -378,3 +381,47 @@ async def test_a_small_stream_budget_caps_the_hubs_streams(server: JobServer) ->
             assert (final.version, final.status) == (done.version, JobStatus.COMPLETED)
             await watch.aclose()  # type: ignore[attr-defined]
         assert server.open_streams <= 2
+
+
+async def test_jobs_joining_and_leaving_one_stream_leave_nothing_behind(
+    server: JobServer, fast: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hundreds of jobs join a stream one by one and end, while one job keeps it open (a
+    stream that never runs empty, as a busy backend has): the live tasks, frames and aiohttp
+    responses stay bounded, not one per join (a restarted stream must not keep the task it
+    replaced, nor, through its traceback, every one before it)."""
+    monkeypatch.setattr(TUNING, "max_streams", 1)  # every job joins the anchor's stream
+    anchor = server.create_job(name="anchor", status="running")
+    async with Client(server.url) as client:
+        keeper = client.watch(anchor.id, timeout=60)
+        await first_state(keeper, anchor.id)
+
+        def census() -> tuple[int, int, int]:
+            gc.collect()
+            objects = gc.get_objects()
+            frames = sum(1 for o in objects if isinstance(o, types.FrameType))
+            responses = sum(1 for o in objects if isinstance(o, aiohttp.ClientResponse))
+            return len(asyncio.all_tasks()), frames, responses
+
+        for _ in range(20):  # warm up: caches, pools, the first restarts
+            await _join_and_end(server, client)
+        tasks, frames, responses = census()
+        for _ in range(200):
+            await _join_and_end(server, client)
+        after = census()
+        assert after[0] <= tasks + 2, f"tasks {tasks} -> {after[0]}"
+        assert after[1] <= frames + 20, f"frames {frames} -> {after[1]}"
+        assert after[2] <= responses + 2, f"aiohttp responses {responses} -> {after[2]}"
+        assert hub_streams(client) == 1
+        assert server.streams_opened >= 200  # each join reconnected the one stream
+        await keeper.aclose()  # type: ignore[attr-defined]
+
+
+async def _join_and_end(server: JobServer, client: Client) -> None:
+    job = server.create_job(status="running")
+    watch = client.watch(job.id, timeout=30)
+    await first_state(watch, job.id)
+    done = server.update_job(job.id, status="completed")
+    final = await next_within(watch, f"the final state of {job.id}")
+    assert final.version == done.version
+    await watch.aclose()  # type: ignore[attr-defined]

@@ -329,7 +329,8 @@ async def test_cancel_on_exit_cancels_the_unfinished_jobs_when_the_wait_is_cance
 async def test_cancel_on_exit_finishes_its_cancels_despite_a_second_cancellation(
     server: JobServer, client: Client
 ) -> None:
-    """The cancels are shielded: cancelling again while they run does not cut them short."""
+    """Cancelling again while the cancels run returns at once, and does not cut them short:
+    they go on in a task the client tracks, and every job ends cancelled."""
     running = [server.create_job(status="running") for _ in range(20)]
     waiter = asyncio.ensure_future(
         client.wait_for_jobs([job.id for job in running], cancel_on_exit=True)
@@ -343,18 +344,46 @@ async def test_cancel_on_exit_finishes_its_cancels_despite_a_second_cancellation
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiter
-    assert all(server.get_job(job.id).status is JobStatus.CANCELLED for job in running)
+    await wait_until(
+        lambda: all(server.get_job(job.id).status is JobStatus.CANCELLED for job in running),
+        message="the cancels did not go on after the second cancellation",
+    )
 
 
 async def test_cancel_on_exit_logs_cancel_errors_instead_of_raising(
     server: JobServer, client: Client, fast: None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A cancel the server refuses is logged; the wait still raises its timeout."""
+    """A cancel the server refuses is logged, and the wait's timeout error says which jobs
+    could not be cancelled (``details["not_cancelled"]`` and a note)."""
     running = server.create_job(status="running")
     server.fail_next(10, 500, method="POST", path="/jobs/*/cancel")
-    with pytest.raises(JobTimeoutError):
+    with pytest.raises(JobTimeoutError) as caught:
         await client.wait_for_jobs([running.id], timeout=0.1, cancel_on_exit=True)
     assert any("could not cancel" in r.getMessage() for r in caplog.records)
+    assert caught.value.details["not_cancelled"] == [running.id]
+    assert any("could not be cancelled" in note for note in caught.value.__notes__)
+
+
+async def test_cancel_on_exit_goes_on_in_the_background_and_close_waits_for_it(
+    server: JobServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancels that outlast cancel_grace (the server answers 503 for a while) do not hold the
+    wait: it raises at once with a note, the cancels go on with their retries in a task the
+    client tracks, and Client.close() waits for them: the job ends cancelled."""
+    monkeypatch.setattr(TUNING, "cancel_grace", 0.05)
+    running = server.create_job(status="running")
+    server.fail_next(3, 503, method="POST", path="/jobs/*/cancel")
+    retry = RetryPolicy(attempts=6, backoff_base=0.1, backoff_cap=0.2, max_total=10)
+    client = Client(server.url, retry=retry)
+    try:
+        with pytest.raises(JobTimeoutError) as caught:
+            await client.wait_for_jobs([running.id], timeout=0.1, cancel_on_exit=True)
+        assert any("goes on in the background" in note for note in caught.value.__notes__)
+        assert len(client._hub._background) == 1
+    finally:
+        await bounded(client.close(), "close() waiting for the background cancels")
+    assert server.get_job(running.id).status is JobStatus.CANCELLED
+    assert server.request_count("POST", "/jobs/*/cancel") == 4
 
 
 # -- as_completed and watch_jobs -----------------------------------------------------------------
