@@ -130,16 +130,21 @@ async def _cancel_on_exit(hub: Hub, job_ids: list[str], error: BaseException) ->
 
     The cancels run in a task the client tracks (its ``close()`` waits for it), so they go on
     with their retries however the wait ends; the wait itself waits for them at most
-    ``TUNING.cancel_grace`` seconds (less if cancelled again), then ``error`` says what is
-    known: the jobs that could not be cancelled (``details["not_cancelled"]`` where ``error``
-    has details, and a note), or that the cancels go on in the background.
+    ``TUNING.cancel_grace`` seconds (cancelled again meanwhile or not), then ``error`` says
+    what is known: the jobs that could not be cancelled (``details["not_cancelled"]`` where
+    ``error`` has details, and a note), or that the cancels go on in the background.
     """
     task = hub.spawn(_cancel_jobs(hub, job_ids))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + TUNING.cancel_grace
     insisted = False
-    try:
-        await asyncio.wait([task], timeout=TUNING.cancel_grace)
-    except asyncio.CancelledError:
-        insisted = True  # cancelled again: the cancels go on without this wait
+    # Shielded for the grace period: a cancellation arriving meanwhile (anyio's cancel scopes
+    # deliver one at every step) is remembered and raised afterwards, not obeyed at once.
+    while not task.done() and (left := deadline - loop.time()) > 0:
+        try:
+            await asyncio.wait([task], timeout=left)
+        except asyncio.CancelledError:
+            insisted = True
     if not task.done():
         error.add_note(
             f"cancelling {len(job_ids)} unfinished jobs on the server goes on in the "
