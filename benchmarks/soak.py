@@ -175,7 +175,8 @@ class Soak:
     async def faults(self, proxy: FaultProxy, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
         start = loop.time()
-        next_reset, next_stall, next_refuse = 7.0, 45.0, 90.0
+        stall_every, refuse_every = self.args.stall_every, self.args.refuse_every
+        next_reset, next_stall, next_refuse = 7.0, stall_every, refuse_every
         while not stop.is_set():
             await asyncio.sleep(0.25)
             now = loop.time() - start
@@ -184,10 +185,10 @@ class Soak:
                 next_reset += self.rng.uniform(6.0, 8.0)
             if now >= next_stall:
                 proxy.stall_open(6.0, on_request="/events")
-                next_stall += 45.0
+                next_stall += stall_every
             if now >= next_refuse:
                 proxy.refuse(2.0)
-                next_refuse += 90.0
+                next_refuse += refuse_every
 
     async def run(self) -> int:
         args = self.args
@@ -319,6 +320,15 @@ def main() -> int:
     )
     parser.add_argument("--heartbeat", type=float, default=1.0, help="server's SSE heartbeat")
     parser.add_argument("--seed", type=int, default=None, help="seed of jobs and faults")
+    parser.add_argument(
+        "--stall-every", type=float, default=45.0, help="seconds between 6 s stalls (default 45)"
+    )
+    parser.add_argument(
+        "--refuse-every",
+        type=float,
+        default=90.0,
+        help="seconds between 2 s refusals of new connections (default 90)",
+    )
     args = parser.parse_args()
     return asyncio.run(Soak(args).run())
 
