@@ -155,13 +155,16 @@ class Soak:
     async def submit(self, client: Client, index: int) -> None:
         name = f"soak-{index}"
         fail = self.rng.random() < 0.1
+        mode = MODES[index % len(MODES)]
+        # A job to be cancelled on exit outlives a refusal window and the retries that ride it
+        # out, so its cancel must arrive before it ends: one that does not is lost.
+        duration = self.rng.uniform(6.0, 8.0) if mode == "cancel_on_exit" else None
         config = {
-            "duration": self.rng.uniform(1.0, 4.0),
+            "duration": duration or self.rng.uniform(1.0, 4.0),
             "steps": 4,
             "fail": fail,
             "result": name,
         }
-        mode = MODES[index % len(MODES)]
         try:
             job = await client.submit_job(name, config)
         except AsyncJobsError as exc:
@@ -301,7 +304,7 @@ class Soak:
                 if want is None:
                     self.problem("lost submit", f"{job.id} ({job.name}) unknown to the client")
                 elif want["mode"] == "cancel_on_exit" and job.status is not JobStatus.CANCELLED:
-                    # A job may have ended in the 0.2 s before the cancel; none last < 1 s.
+                    # Such jobs last 6-8 s: their cancel had time to arrive, refusals included.
                     self.problem("lost cancel", f"{job.id}: {job.status}")
             for name, count in seen.items():
                 if count > 1:
