@@ -14,7 +14,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Final, TypeAlias, TypeVar
+from typing import Final, TypeAlias, TypeVar
 
 import attrs
 
@@ -52,6 +52,8 @@ class RequestEvent:
     Attributes:
         method: The HTTP method.
         path: The path under the client's base URL, e.g. ``/jobs/7``.
+        route: The profile's template of that path, e.g. ``/jobs/{job_id}`` (few distinct
+            values: what to group metrics or name spans by).
         url: The full URL, query included.
         operation: The profile operation, e.g. ``"get"``, ``"submit"``, ``"events_many"``.
         attempt: 1 for the first attempt, 2 for the first retry...
@@ -61,6 +63,7 @@ class RequestEvent:
 
     method: str
     path: str
+    route: str
     url: str
     operation: str
     attempt: int
@@ -72,7 +75,8 @@ class ResponseEvent:
     """An attempt ended: with an answer (``status``), or without one (``error``).
 
     Attributes:
-        method, path, url, operation, attempt, long_lived: As in :class:`RequestEvent`.
+        method, path, route, url, operation, attempt, long_lived: As in
+            :class:`RequestEvent`.
         status: The HTTP status, or None when no answer came.
         error: Why no answer came (a :class:`~asyncjobs.TransportError`, or a
             :class:`~asyncjobs.ProtocolError` for a broken one), else None. An error status
@@ -84,6 +88,7 @@ class ResponseEvent:
 
     method: str
     path: str
+    route: str
     url: str
     operation: str
     attempt: int
@@ -167,21 +172,17 @@ class TransportEvent:
     reason: str | None = None
 
 
-def _as_tuple(value: Iterable[Hook[_E]]) -> tuple[Hook[_E], ...]:
+def _as_tuple(field: str, value: Iterable[Hook[_E]]) -> tuple[Hook[_E], ...]:
     if callable(value):
-        raise TypeError(f"Hooks take a list of callables, got one callable: [{value!r}]")
-    return tuple(value)
-
-
-def _callables(
-    instance: object, attribute: attrs.Attribute[Any], value: tuple[object, ...]
-) -> None:
-    for hook in value:
+        raise TypeError(f"Hooks.{field} takes a list of callables, got one callable: [{value!r}]")
+    hooks = tuple(value)
+    for hook in hooks:
         if not callable(hook):
-            raise TypeError(f"Hooks.{attribute.name}: {hook!r} is not callable")
+            raise TypeError(f"Hooks.{field}: {hook!r} is not callable")
+    return hooks
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(init=False)
 class Hooks:
     """Your callables, called on what the client does (pass ``Client(..., hooks=Hooks(...))``).
 
@@ -215,21 +216,33 @@ class Hooks:
         on_transport: Each transport chosen or dropped (:class:`TransportEvent`).
     """
 
-    on_request: tuple[Hook[RequestEvent], ...] = attrs.field(
-        default=(), converter=_as_tuple, validator=_callables
-    )
-    on_response: tuple[Hook[ResponseEvent], ...] = attrs.field(
-        default=(), converter=_as_tuple, validator=_callables
-    )
-    on_retry: tuple[Hook[RetryEvent], ...] = attrs.field(
-        default=(), converter=_as_tuple, validator=_callables
-    )
-    on_reconnect: tuple[Hook[ReconnectEvent], ...] = attrs.field(
-        default=(), converter=_as_tuple, validator=_callables
-    )
-    on_transport: tuple[Hook[TransportEvent], ...] = attrs.field(
-        default=(), converter=_as_tuple, validator=_callables
-    )
+    on_request: tuple[Hook[RequestEvent], ...]
+    on_response: tuple[Hook[ResponseEvent], ...]
+    on_retry: tuple[Hook[RetryEvent], ...]
+    on_reconnect: tuple[Hook[ReconnectEvent], ...]
+    on_transport: tuple[Hook[TransportEvent], ...]
+
+    def __init__(
+        self,
+        *,
+        on_request: Iterable[Hook[RequestEvent]] = (),
+        on_response: Iterable[Hook[ResponseEvent]] = (),
+        on_retry: Iterable[Hook[RetryEvent]] = (),
+        on_reconnect: Iterable[Hook[ReconnectEvent]] = (),
+        on_transport: Iterable[Hook[TransportEvent]] = (),
+    ) -> None:
+        """Take each kind's callables (any iterable, kept as a tuple).
+
+        Raises:
+            TypeError: one callable where a list is expected, or an item that is not callable.
+        """
+        self.__attrs_init__(
+            on_request=_as_tuple("on_request", on_request),
+            on_response=_as_tuple("on_response", on_response),
+            on_retry=_as_tuple("on_retry", on_retry),
+            on_reconnect=_as_tuple("on_reconnect", on_reconnect),
+            on_transport=_as_tuple("on_transport", on_transport),
+        )
 
 
 class HookRunner:

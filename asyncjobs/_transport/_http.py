@@ -261,6 +261,7 @@ class HTTPClient:
                     limit=limit,
                     slots=slots,
                     operation=operation,
+                    route=route.path,
                     attempt=attempt,
                     lasting=lasting,
                 )
@@ -361,6 +362,7 @@ class HTTPClient:
         limit: float | None,
         slots: asyncio.Semaphore,
         operation: str,
+        route: str,
         attempt: int,
         lasting: bool,
     ) -> Response:
@@ -380,6 +382,7 @@ class HTTPClient:
                 _status,
                 method=method,
                 path=path,
+                route=route,
                 url=url,
                 operation=operation,
                 attempt=attempt,

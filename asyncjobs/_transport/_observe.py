@@ -23,6 +23,7 @@ async def observed(
     *,
     method: str,
     path: str,
+    route: str,
     url: URL,
     operation: str,
     attempt: int,
@@ -39,6 +40,7 @@ async def observed(
             RequestEvent(
                 method=method,
                 path=path,
+                route=route,
                 url=str(url),
                 operation=operation,
                 attempt=attempt,
@@ -62,6 +64,7 @@ async def observed(
                 ResponseEvent(
                     method=method,
                     path=path,
+                    route=route,
                     url=str(url),
                     operation=operation,
                     attempt=attempt,

@@ -449,6 +449,7 @@ async def open_stream(
                 _status,
                 method=verb,
                 path=path,
+                route=route.path,
                 url=url,
                 operation=operation,
                 attempt=1,

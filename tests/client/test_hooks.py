@@ -14,7 +14,7 @@ import contextvars
 import logging
 import socket
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from _live_helpers import bounded, wait_until, within
@@ -92,6 +92,7 @@ async def test_each_request_fires_a_request_and_a_response_hook() -> None:
     assert request == RequestEvent(
         method="GET",
         path=f"/jobs/{job.id}",
+        route="/jobs/{job_id}",
         url=f"{server.url}/jobs/{job.id}",
         operation="get",
         attempt=1,
@@ -130,7 +131,9 @@ async def test_a_503_fires_the_retry_hook_between_two_attempts(
     assert (retry.status, retry.reason, retry.attempts, retry.error) == (503, "503", 3, None)
     assert 0 <= retry.delay <= FAST.max_backoff(1)
     assert [r.status for r in recorder.of(ResponseEvent)] == [503, 200]
-    logged = [r for r in caplog.records if r.getMessage().startswith(f"retrying GET /jobs/{job.id}")]
+    logged = [
+        r for r in caplog.records if r.getMessage().startswith(f"retrying GET /jobs/{job.id}")
+    ]
     assert [r.levelno for r in logged] == [logging.DEBUG]
     assert "after 503 (attempt 2 of 3)" in logged[0].getMessage()
 
@@ -164,7 +167,10 @@ async def test_no_answer_fires_responses_with_the_error_and_giving_up_is_logged(
 @pytest.mark.anyio
 @pytest.mark.parametrize(("transport", "stream"), [("auto", "multiplexed"), ("sse", "job")])
 async def test_a_cut_stream_fires_the_reconnect_hook_with_its_resume_id(
-    fast: None, caplog: pytest.LogCaptureFixture, transport: str, stream: str
+    fast: None,
+    caplog: pytest.LogCaptureFixture,
+    transport: Literal["auto", "sse"],
+    stream: str,
 ) -> None:
     """``cut_streams()``: a ReconnectEvent naming the stream, its jobs, why, and the id it
     resumes from (the last event received); an INFO record says the same."""
@@ -372,7 +378,7 @@ def test_hooks_take_lists_of_callables() -> None:
     async def hook(event: RequestEvent) -> None:
         return None
 
-    with pytest.raises(TypeError, match="list of callables"):
+    with pytest.raises(TypeError, match=r"Hooks.on_request takes a list of callables"):
         Hooks(on_request=hook)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"Hooks.on_retry: 1 is not callable"):
         Hooks(on_retry=[1])  # type: ignore[list-item]
