@@ -22,6 +22,15 @@ from ._exceptions import (
     TransportError,
     UnsupportedOperationError,
 )
+from ._hooks import (
+    Hook,
+    Hooks,
+    ReconnectEvent,
+    RequestEvent,
+    ResponseEvent,
+    RetryEvent,
+    TransportEvent,
+)
 from ._models import CleanupResult, Job, JobStatus, QueueStats
 from ._sync import SyncClient
 from ._transport import RetryPolicy
@@ -36,6 +45,8 @@ __all__ = [
     "CleanupResult",
     "Client",
     "ConflictError",
+    "Hook",
+    "Hooks",
     "Job",
     "JobCancelledError",
     "JobFailedError",
@@ -48,11 +59,16 @@ __all__ = [
     "ProtocolError",
     "QueueStats",
     "RateLimitError",
+    "ReconnectEvent",
+    "RequestEvent",
+    "ResponseEvent",
+    "RetryEvent",
     "RetryPolicy",
     "Route",
     "ServerError",
     "SyncClient",
     "TransportError",
+    "TransportEvent",
     "UnsupportedOperationError",
     "__version__",
 ]

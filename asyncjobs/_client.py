@@ -59,6 +59,9 @@ class Client(ClientBase):
             turns retries off.
         max_connections: The size of each of the client's two connection budgets: one for
             ordinary requests, one for streams and long polls (so these never starve those).
+        hooks: Your callables to call on each request, response, retry, stream reconnect and
+            transport change (:class:`Hooks`); they run beside the client, never holding it
+            up, and an exception in one is logged, not raised.
 
     Raises:
         ValueError: a bad ``base_url``, ``timeout``, ``max_connections`` or profile name, or a

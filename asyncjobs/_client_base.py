@@ -12,6 +12,7 @@ from typing import Self
 import aiohttp
 
 from ._api import JobAPI
+from ._hooks import Hooks
 from ._transport import DEFAULT_RETRY, HTTPClient, RetryPolicy
 from ._validation import check_base_url, check_header_value, check_headers, check_int, check_timeout
 from .live import Hub
@@ -35,6 +36,7 @@ class ClientBase:
         timeout: float | None = 30.0,
         retry: RetryPolicy | None = None,
         max_connections: int = 100,
+        hooks: Hooks | None = None,
     ) -> None:
         url = check_base_url(base_url)
         if token is not None:
@@ -47,6 +49,8 @@ class ClientBase:
             )
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise TypeError(f"retry must be a RetryPolicy or None, got {type(retry).__name__}")
+        if hooks is not None and not isinstance(hooks, Hooks):
+            raise TypeError(f"hooks must be a Hooks or None, got {type(hooks).__name__}")
         self._profile: Profile = get_profile(profile)
         self._http = HTTPClient(
             url,
@@ -57,6 +61,7 @@ class ClientBase:
             timeout=check_timeout(timeout),
             retry=DEFAULT_RETRY if retry is None else retry,
             max_connections=check_int("max_connections", max_connections, 1, None),
+            hooks=hooks,
         )
         self._api = JobAPI(self._http, self._profile)
         self._hub = Hub(self._api)
@@ -97,7 +102,8 @@ class ClientBase:
         """End shared subscriptions and close the session if the client owns it.
 
         Idempotent, and safe to call concurrently; the closing itself runs to the end even if
-        the caller is cancelled. A caller-owned session stays open.
+        the caller is cancelled. A caller-owned session stays open. Hook calls still running
+        get 1 s to end, then are cancelled.
         """
         if self._closing is None:
             self._closing = asyncio.ensure_future(self._close())
@@ -109,4 +115,7 @@ class ClientBase:
         try:
             await self._hub.aclose()
         finally:
-            await self._http.aclose()
+            try:
+                await self._http.aclose()
+            finally:
+                await self._http.hooks.aclose()

@@ -22,6 +22,7 @@ import aiohttp
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from ._client import Client
+from ._hooks import Hooks
 from ._models import CleanupResult, Job, JobStatus, QueueStats, WatchTransport
 from ._sync_iter import SyncIterator
 from ._transport import RetryPolicy
@@ -67,6 +68,8 @@ class SyncClient:
         timeout: Seconds for one ordinary request (never applies to streams and long polls).
         retry: A :class:`RetryPolicy`; None for the default policy.
         max_connections: The most connections open at once.
+        hooks: Your :class:`Hooks`; they run in the SyncClient's event loop (its thread), so
+            they are async callables (or quick plain functions) as for :class:`Client`.
 
     Unlike :class:`Client` it cannot use a caller's ``session``: an aiohttp session belongs to
     the event loop it was created in, and the SyncClient's loop is its own.
@@ -88,6 +91,7 @@ class SyncClient:
         timeout: float | None = 30.0,
         retry: RetryPolicy | None = None,
         max_connections: int = 100,
+        hooks: Hooks | None = None,
     ) -> None:
         if session is not None:
             raise ValueError(
@@ -110,6 +114,7 @@ class SyncClient:
                 timeout=timeout,
                 retry=retry,
                 max_connections=max_connections,
+                hooks=hooks,
             )
             await client.__aenter__()
             return client

@@ -6,7 +6,8 @@
 - :mod:`._errors`: aiohttp's exceptions translated onto the asyncjobs tree, once;
 - :mod:`._stream`: :class:`EventStream`, one resumable SSE subscription (stalls, pacing);
 - :mod:`._retry`: :class:`RetryPolicy`, :class:`Backoff` and what counts as transient;
-- :mod:`._response`, :mod:`._pause`: complete answers and the pause gate.
+- :mod:`._response`, :mod:`._pause`: complete answers and the pause gate;
+- :mod:`._observe`: the request and response hooks around each attempt.
 """
 
 from __future__ import annotations

@@ -25,11 +25,13 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from asyncjobs._exceptions import APIError, TransportError, UnsupportedOperationError
+from asyncjobs._hooks import HookRunner, Hooks, RetryEvent
 from asyncjobs._urls import build_url, fill_path
 from asyncjobs._version import __version__
 from asyncjobs.profiles import Profile, Route
 
 from ._errors import FOREIGN_ERRORS, nothing_sent, translate_error
+from ._observe import observed
 from ._pause import PauseGate
 from ._redirects import MAX_REDIRECTS, send_following_redirects
 from ._response import PAUSE_STATUSES, Response, api_error
@@ -47,6 +49,10 @@ class _Unset(enum.Enum):
 
 UNSET: Final = _Unset.UNSET
 """The default of ``timeout=`` in :meth:`HTTPClient.request`: the client's own timeout."""
+
+
+def _status(response: Response) -> int:
+    return response.status
 
 
 def json_body(value: Any, headers: dict[str, str]) -> bytes | None:
@@ -72,6 +78,7 @@ class HTTPClient:
         retry: The retry policy.
         max_connections: The size of each of the two connection budgets: ordinary requests,
             and long-lived ones (event streams, long polls).
+        hooks: The user's event hooks, or None.
     """
 
     def __init__(
@@ -85,8 +92,11 @@ class HTTPClient:
         timeout: float | None,
         retry: RetryPolicy,
         max_connections: int,
+        hooks: Hooks | None = None,
     ) -> None:
         self.base_url = base_url
+        self.hooks = HookRunner(hooks)
+        """The user's hooks: every layer reaches them here."""
         self.profile = profile
         self.timeout = timeout
         self.retry = retry
@@ -250,13 +260,14 @@ class HTTPClient:
                     call_headers=call_headers,
                     limit=limit,
                     slots=slots,
+                    operation=operation,
+                    route=route.path,
+                    attempt=attempt,
+                    lasting=lasting,
                 )
             except TransportError as exc:
-                if (
-                    attempt < policy.attempts
-                    and policy.retry_connection_errors
-                    and (safe or nothing_sent(exc.__cause__))
-                ):
+                retryable = policy.retry_connection_errors and (safe or nothing_sent(exc.__cause__))
+                if retryable and attempt < policy.attempts:
                     delay = policy.backoff(attempt)
                     if time.monotonic() - started + delay <= policy.max_total:
                         logger.debug(
@@ -268,9 +279,12 @@ class HTTPClient:
                             attempt + 1,
                             policy.attempts,
                         )
+                        self._retrying(operation, method, path, attempt, delay, str(exc), error=exc)
                         uncertain = uncertain or not nothing_sent(exc.__cause__)
                         await asyncio.sleep(delay)
                         continue
+                if retryable and policy.attempts > 1:
+                    self._give_up(method, path, attempt, started, str(exc))
                 raise
             response = attrs.evolve(response, operation=operation, attempts=attempt)
             status = response.status
@@ -279,7 +293,8 @@ class HTTPClient:
             retry_after = parse_retry_after(response.headers)
             if retry_after is not None and status in PAUSE_STATUSES:
                 self.pause(retry_after, status=status)
-            if safe and attempt < policy.attempts and policy.retries_status(status):
+            retryable = safe and policy.retries_status(status)
+            if retryable and attempt < policy.attempts:
                 delay = retry_after if retry_after is not None else policy.backoff(attempt)
                 if time.monotonic() - started + delay <= policy.max_total:
                     logger.debug(
@@ -291,11 +306,93 @@ class HTTPClient:
                         attempt + 1,
                         policy.attempts,
                     )
+                    self._retrying(operation, method, path, attempt, delay, str(status), status)
                     await asyncio.sleep(delay)
                     continue
+            if retryable and policy.attempts > 1:
+                self._give_up(method, path, attempt, started, str(status))
             raise self.error_for(response, path_params=path_params, retry_after=retry_after)
 
+    def _retrying(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        attempt: int,
+        delay: float,
+        reason: str,
+        status: int | None = None,
+        *,
+        error: Exception | None = None,
+    ) -> None:
+        hooks = self.hooks
+        if hooks.retry:
+            event = RetryEvent(
+                method=method,
+                path=path,
+                operation=operation,
+                attempt=attempt,
+                attempts=self.retry.attempts,
+                delay=delay,
+                reason=reason,
+                status=status,
+                error=error,
+            )
+            hooks.emit(hooks.retry, event)
+
+    def _give_up(self, method: str, path: str, attempt: int, started: float, reason: str) -> None:
+        logger.info(
+            "giving up on %s %s after %d attempt%s in %.1f s: %s",
+            method,
+            path,
+            attempt,
+            "" if attempt == 1 else "s",
+            time.monotonic() - started,
+            reason,
+        )
+
     async def _attempt(
+        self,
+        method: str,
+        url: URL,
+        path: str,
+        *,
+        data: bytes | None,
+        call_headers: Mapping[str, str],
+        limit: float | None,
+        slots: asyncio.Semaphore,
+        operation: str,
+        route: str,
+        attempt: int,
+        lasting: bool,
+    ) -> Response:
+        hooks = self.hooks
+        if hooks.request or hooks.response:
+            return await observed(
+                hooks,
+                self._attempt_plain(
+                    method,
+                    url,
+                    path,
+                    data=data,
+                    call_headers=call_headers,
+                    limit=limit,
+                    slots=slots,
+                ),
+                _status,
+                method=method,
+                path=path,
+                route=route,
+                url=url,
+                operation=operation,
+                attempt=attempt,
+                long_lived=lasting,
+            )
+        return await self._attempt_plain(
+            method, url, path, data=data, call_headers=call_headers, limit=limit, slots=slots
+        )
+
+    async def _attempt_plain(
         self,
         method: str,
         url: URL,

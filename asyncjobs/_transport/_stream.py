@@ -27,6 +27,7 @@ from asyncjobs._urls import build_url, fill_path
 
 from ._errors import FOREIGN_ERRORS, translate_error
 from ._http import HTTPClient, json_body
+from ._observe import observed
 from ._redirects import send_following_redirects
 from ._response import PAUSE_STATUSES, Response
 from ._retry import NotOffered, parse_retry_after
@@ -93,6 +94,7 @@ class EventStream:
         "closed_by_server",
         "connections",
         "decoder",
+        "end_reason",
         "opened_at",
         "received",
     )
@@ -125,6 +127,9 @@ class EventStream:
         self.closed_by_server = False
         """Whether the last connection ended with a clean end of stream (not a break or a
         stall): the server thinks it sent everything asked for."""
+        self.end_reason = ""
+        """How the last connection ended, in words (``"closed by the server"``, ``"stalled:
+        silent for 45.0 s"``, ``"broke: ..."``), or ``""`` while it is open."""
 
     @property
     def connected(self) -> bool:
@@ -219,6 +224,7 @@ class EventStream:
         self.connections += 1
         self.received = 0
         self.closed_by_server = False
+        self.end_reason = ""
         self.opened_at = time.monotonic()
         logger.debug("SSE stream %s open (Last-Event-ID %r)", where, last_event_id)
 
@@ -262,20 +268,21 @@ class EventStream:
             chunk = await content.readany()
         except FOREIGN_ERRORS as exc:
             if self._stalled:
-                logger.warning(
-                    "SSE stream %s silent for %.1f s (stall limit); reconnecting",
-                    self._where,
-                    self.stall_limit(),
-                )
+                self._note_stall()
             else:
                 error = translate_error(exc, method="read", path=self._where)
-                logger.info("SSE stream %s broke (%s); resuming", self._where, error)
+                self.end_reason = f"broke: {error}"
+                logger.debug("SSE stream %s broke (%s)", self._where, error)
             await self.close()
             return None
         finally:
             self._waiting_since = None
         if not chunk:
-            logger.debug("SSE stream %s closed by the server", self._where)
+            if self._stalled:
+                self._note_stall()
+            else:
+                self.end_reason = "closed by the server"
+                logger.debug("SSE stream %s closed by the server", self._where)
             self.closed_by_server = not self._stalled
             await self.close()
             return None
@@ -301,6 +308,17 @@ class EventStream:
             self._rearm(now)
         self._last_chunk = now
         return events
+
+    def _note_stall(self) -> None:
+        limit = self.stall_limit()
+        self.end_reason = f"stalled: silent for {limit:.1f} s"
+        logger.info(
+            "SSE stream %s silent for %.1f s (its stall limit): dropped, to be resumed from "
+            "event id %r",
+            self._where,
+            limit,
+            self.resume_id,
+        )
 
     def _rearm(self, now: float) -> None:
         """The stall limit may have come down: let the watchdog look again by then."""
@@ -347,6 +365,10 @@ class EventStream:
         self._content = None
         self.decoder.close()
         await stack.aclose()
+
+
+def _status(response: aiohttp.ClientResponse) -> int:
+    return response.status
 
 
 @asynccontextmanager
@@ -398,24 +420,43 @@ async def open_stream(
         client_timeout = aiohttp.ClientTimeout(
             total=None, connect=None, sock_connect=http.timeout, sock_read=None
         )
-        try:
-            async with asyncio.timeout(http.timeout):
-                raw = await send_following_redirects(
-                    session,
-                    verb,
-                    url,
-                    data=data,
-                    call_headers=call_headers,
-                    headers_for=http.headers,
-                    origin=http.origin,
-                    client_timeout=client_timeout,
-                )
-        except FOREIGN_ERRORS as exc:
-            raise translate_error(exc, method=verb, path=path) from exc
-        except TimeoutError as exc:
-            raise TransportError(
-                f"no answer to {verb} {path} within {http.timeout} s (the client's timeout)"
-            ) from exc
+
+        async def send() -> aiohttp.ClientResponse:
+            try:
+                async with asyncio.timeout(http.timeout):
+                    return await send_following_redirects(
+                        session,
+                        verb,
+                        url,
+                        data=data,
+                        call_headers=call_headers,
+                        headers_for=http.headers,
+                        origin=http.origin,
+                        client_timeout=client_timeout,
+                    )
+            except FOREIGN_ERRORS as exc:
+                raise translate_error(exc, method=verb, path=path) from exc
+            except TimeoutError as exc:
+                raise TransportError(
+                    f"no answer to {verb} {path} within {http.timeout} s (the client's timeout)"
+                ) from exc
+
+        hooks = http.hooks
+        if hooks.request or hooks.response:
+            raw = await observed(
+                hooks,
+                send(),
+                _status,
+                method=verb,
+                path=path,
+                route=route.path,
+                url=url,
+                operation=operation,
+                attempt=1,
+                long_lived=True,
+            )
+        else:
+            raw = await send()
         logger.debug("%s %s -> %d (stream)", verb, path, raw.status)
         try:
             if not 200 <= raw.status < 300:

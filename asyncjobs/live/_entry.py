@@ -4,14 +4,28 @@ waiter (:class:`Listener`) and of a feed (:class:`Feed`)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
+import logging
+from collections.abc import Iterable
+from typing import Literal, Protocol
 
 from asyncjobs._exceptions import AsyncJobsError, ProtocolError
+from asyncjobs._hooks import HookRunner, ReconnectEvent, TransportEvent
 from asyncjobs._models import Job
 from asyncjobs._transport import Backoff, is_transient
 from asyncjobs._tuning import TUNING
 
-__all__ = ["Entry", "Feed", "Listener", "retries", "stop_task", "waiter_error"]
+__all__ = [
+    "Entry",
+    "Feed",
+    "Listener",
+    "note_reconnect",
+    "note_transport",
+    "retries",
+    "stop_task",
+    "waiter_error",
+]
+
+logger = logging.getLogger("asyncjobs")
 
 
 class Listener(Protocol):
@@ -70,3 +84,54 @@ def waiter_error(error: BaseException) -> AsyncJobsError:
     wrapped = AsyncJobsError(f"following the jobs failed unexpectedly: {error!r}")
     wrapped.__cause__ = error
     return wrapped
+
+
+def note_reconnect(
+    hooks: HookRunner,
+    *,
+    stream: Literal["multiplexed", "job"],
+    job_ids: Iterable[str],
+    where: str,
+    reason: str,
+    resume_id: str | None,
+    delay: float,
+    attempt: int,
+) -> None:
+    """Log (INFO) and tell the ``on_reconnect`` hooks that a stream will be reopened."""
+    logger.info(
+        "%s: reconnecting in %.2f s from event id %r (%s; attempt %d)",
+        where,
+        delay,
+        resume_id,
+        reason,
+        attempt,
+    )
+    if hooks.reconnect:
+        event = ReconnectEvent(
+            stream=stream,
+            job_ids=tuple(job_ids),
+            reason=reason,
+            resume_id=resume_id,
+            delay=delay,
+            attempt=attempt,
+        )
+        hooks.emit(hooks.reconnect, event)
+
+
+def note_transport(
+    hooks: HookRunner,
+    action: Literal["chosen", "dropped"],
+    transport: str,
+    job_ids: Iterable[str],
+    reason: str | None = None,
+) -> None:
+    """Log (a choice at DEBUG, a drop at INFO) and tell the ``on_transport`` hooks."""
+    ids = tuple(job_ids)
+    what = f"job {ids[0]!r}" if len(ids) == 1 else f"{len(ids)} jobs"
+    if action == "chosen":
+        logger.debug("%s: following over %s", what, transport)
+    else:
+        logger.info("%s: %s not usable (%s); falling back", what, transport, reason)
+    if hooks.transport:
+        event = TransportEvent(action=action, transport=transport, job_ids=ids, reason=reason)
+        hooks.emit(hooks.transport, event)

@@ -33,7 +33,7 @@ from asyncjobs._api import JobAPI
 from asyncjobs._models import TERMINAL, Job, supersedes
 from asyncjobs._tuning import TUNING
 
-from ._entry import Entry, Feed, Listener, waiter_error
+from ._entry import Entry, Feed, Listener, note_transport, waiter_error
 from ._multi import MULTIPLEXED, MultiStream
 from ._poller import Poller, SingleFeed
 
@@ -219,6 +219,7 @@ class Hub:
             return
         if self._poller is None:
             self._poller = Poller(self)
+        note_transport(self.api.http.hooks, "chosen", "poll-batched", [e.id for e in batch])
         self._poller.add(batch)
 
     def stream_stopped(self, stream: MultiStream) -> None:

@@ -17,7 +17,7 @@ from asyncjobs._exceptions import APIError, ProtocolError, TransportError
 from asyncjobs._transport import NOT_OFFERED, EventStream, NotOffered, is_transient
 from asyncjobs._tuning import TUNING
 
-from ._entry import Entry, retries, stop_task, waiter_error
+from ._entry import Entry, note_reconnect, note_transport, retries, stop_task, waiter_error
 from ._events import JOB_EVENTS, event_parser
 from ._single import new_backoff
 
@@ -78,6 +78,10 @@ class MultiStream:
         if self._task is None:
             if self._stream.resume_id is not None:
                 self._unread.extend(batch)
+            elif not self._stream.connections:
+                note_transport(
+                    self._api.http.hooks, "chosen", "sse-multiplexed", [e.id for e in batch]
+                )
             self._task = asyncio.create_task(self._run(None))
             return
         # Not in the connection open or being opened: read, then carried by the next one.
@@ -158,24 +162,18 @@ class MultiStream:
                         continue
                     if self._give_up(exc):
                         raise
-                    logger.info("multiplexed stream: %s; retrying", exc)
-                    self._phase = "sleep"
-                    await asyncio.sleep(backoff.delay())
+                    await self._reconnect_later(str(exc), backoff.delay())
                     continue
                 except TransportError as exc:
                     if self._give_up(exc):
                         raise
-                    logger.info("multiplexed stream: %s; retrying", exc)
-                    self._phase = "sleep"
-                    await asyncio.sleep(backoff.delay())
+                    await self._reconnect_later(str(exc), backoff.delay())
                     continue
                 except ProtocolError as exc:
                     # A broken answer (e.g. garbled chunked framing) is worth a few more tries.
                     if not retries(exc, backoff):
                         raise
-                    logger.info("multiplexed stream: %s; retrying", exc)
-                    self._phase = "sleep"
-                    await asyncio.sleep(backoff.delay())
+                    await self._reconnect_later(str(exc), backoff.delay())
                     continue
                 if self._dirty:
                     self._restart_soon()  # jobs joined while connecting: add them soon
@@ -188,10 +186,9 @@ class MultiStream:
                     await self._confirm()
                 if not self.entries:
                     break
-                self._phase = "sleep"
                 if stream.healthy():
                     backoff.reset()
-                await asyncio.sleep(backoff.delay(stream.retry_hint()))
+                await self._reconnect_later(stream.end_reason, backoff.delay(stream.retry_hint()))
         except (APIError, TransportError, ProtocolError) as exc:
             self._fail_all(exc)
         except Exception as exc:  # a bug must reach the waiters, not die in the task
@@ -202,6 +199,20 @@ class MultiStream:
             if self._task is asyncio.current_task():
                 self._task = None
                 self._phase = "idle"
+
+    async def _reconnect_later(self, reason: str, delay: float) -> None:
+        self._phase = "sleep"
+        note_reconnect(
+            self._api.http.hooks,
+            stream="multiplexed",
+            job_ids=self.entries,
+            where=f"multiplexed stream of {len(self.entries)} jobs",
+            reason=reason,
+            resume_id=self._resume_from(),
+            delay=delay,
+            attempt=self._backoff.failures,
+        )
+        await asyncio.sleep(delay)
 
     def _give_up(self, error: APIError | TransportError) -> bool:
         if not is_transient(error):
@@ -341,7 +352,7 @@ class MultiStream:
         if reason.remember:
             hub.api.unoffered.add(MULTIPLEXED)
         batch = list(self.entries.values())
-        logger.info("no multiplexed stream (%s); following %d jobs without it", reason, len(batch))
+        note_transport(hub.api.http.hooks, "dropped", "sse-multiplexed", self.entries, str(reason))
         self.entries.clear()
         self._unread.clear()
         self.stop()

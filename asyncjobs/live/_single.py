@@ -33,7 +33,7 @@ from asyncjobs._transport import NOT_OFFERED, Backoff, EventStream, NotOffered, 
 from asyncjobs._tuning import TUNING
 from asyncjobs._validation import check_transport
 
-from ._entry import retries
+from ._entry import note_reconnect, note_transport, retries
 from ._events import JOB_EVENTS, event_parser
 
 __all__ = ["JobFollower", "new_backoff"]
@@ -87,7 +87,9 @@ class _SSEFeed:
                 lasted = time.monotonic() - stream.opened_at >= TUNING.reconnect_cap
                 if news or lasted:
                     self._backoff.reset()
-                await asyncio.sleep(self._backoff.delay(stream.retry_hint()))
+                delay = self._backoff.delay(stream.retry_hint())
+                self._reconnecting(stream.end_reason, delay)
+                await asyncio.sleep(delay)
                 if not news:
                     await self._connect()
                     self._news = False
@@ -165,13 +167,27 @@ class _SSEFeed:
                     raise NotOffered(str(exc)) from exc
                 if not is_transient(exc) or self._backoff.exhausted():
                     raise
-                logger.info("SSE stream of job %r: %s; retrying", self._job_id, exc)
+                reason = str(exc)
             except (TransportError, ProtocolError) as exc:
                 # A broken answer (e.g. garbled chunked framing) is worth a few more tries.
                 if not retries(exc, self._backoff):
                     raise
-                logger.info("SSE stream of job %r: %s; retrying", self._job_id, exc)
-            await asyncio.sleep(self._backoff.delay())
+                reason = str(exc)
+            delay = self._backoff.delay()
+            self._reconnecting(reason, delay)
+            await asyncio.sleep(delay)
+
+    def _reconnecting(self, reason: str, delay: float) -> None:
+        note_reconnect(
+            self._api.http.hooks,
+            stream="job",
+            job_ids=(self._job_id,),
+            where=f"SSE stream of job {self._job_id!r}",
+            reason=reason,
+            resume_id=self._stream.resume_id,
+            delay=delay,
+            attempt=self._backoff.failures,
+        )
 
     async def aclose(self) -> None:
         await self._stream.close()
@@ -231,14 +247,12 @@ class _LongPollFeed:
                     raise NotOffered(str(exc)) from exc
                 if not is_transient(exc) or self._backoff.exhausted():
                     raise
-                logger.info("long poll of job %r: %s; retrying", self._job_id, exc)
-                await asyncio.sleep(self._backoff.delay())
+                await self._retry_later(exc)
                 continue
             except (TransportError, ProtocolError) as exc:
                 if not retries(exc, self._backoff):
                     raise
-                logger.info("long poll of job %r: %s; retrying", self._job_id, exc)
-                await asyncio.sleep(self._backoff.delay())
+                await self._retry_later(exc)
                 continue
             self._worked = True
             self._backoff.reset()
@@ -253,6 +267,11 @@ class _LongPollFeed:
                     TUNING.poll_cap, max(TUNING.poll_start, self._idle * TUNING.poll_growth)
                 )
             return [job]
+
+    async def _retry_later(self, error: Exception) -> None:
+        delay = self._backoff.delay()
+        logger.info("long poll of job %r: %s; retrying in %.2f s", self._job_id, error, delay)
+        await asyncio.sleep(delay)
 
     async def aclose(self) -> None:
         return None
@@ -285,8 +304,8 @@ class _PollFeed:
             except (APIError, TransportError, ProtocolError) as exc:
                 if not retries(exc, self._backoff):
                     raise
-                logger.info("polling job %r: %s; retrying", self._job_id, exc)
                 delay = max(self._delay(), self._backoff.delay())
+                logger.info("polling job %r: %s; retrying in %.2f s", self._job_id, exc, delay)
                 continue
             self._backoff.reset()
             if is_newer(last, job):
@@ -379,6 +398,7 @@ class JobFollower:
             feed = self._feed
             if feed is None:
                 feed = self._feed = self._open(self._chain[0])
+                note_transport(self._api.http.hooks, "chosen", feed.transport, (self._job_id,))
             try:
                 jobs = await feed.next(self.last, deadline)
             except NotOffered as exc:
@@ -391,7 +411,7 @@ class JobFollower:
                     raise UnsupportedOperationError(
                         self._api.profile.name, f"{name} transport", str(exc)
                     ) from exc
-                logger.info("job %r: %s not usable (%s); falling back", self._job_id, name, exc)
+                note_transport(self._api.http.hooks, "dropped", name, (self._job_id,), str(exc))
                 continue
             fresh: list[Job] = []
             last = self.last

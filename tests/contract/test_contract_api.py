@@ -54,9 +54,11 @@ def _params(func: Any) -> dict[str, inspect.Parameter]:
     return dict(inspect.signature(func).parameters)
 
 
-def test_client_signature_matches_the_design() -> None:
-    """Client(base_url, *, token, headers, session, profile, timeout, retry, max_connections)."""
-    params = _params(Client)
+@pytest.mark.parametrize("cls", [Client, SyncClient])
+def test_client_signature_matches_the_design(cls: type) -> None:
+    """Client(base_url, *, token, headers, session, profile, timeout, retry, max_connections,
+    hooks), and SyncClient takes the same options."""
+    params = _params(cls)
     assert list(params) == [
         "base_url",
         "token",
@@ -66,6 +68,7 @@ def test_client_signature_matches_the_design() -> None:
         "timeout",
         "retry",
         "max_connections",
+        "hooks",
     ]
     assert params["base_url"].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
     defaults = {name: p.default for name, p in params.items() if name != "base_url"}
@@ -77,6 +80,7 @@ def test_client_signature_matches_the_design() -> None:
         "timeout": 30.0,
         "retry": None,
         "max_connections": 100,
+        "hooks": None,
     }
     assert all(
         p.kind is inspect.Parameter.KEYWORD_ONLY for n, p in params.items() if n != "base_url"
