@@ -2,8 +2,13 @@
 (``AIOHTTP_NO_EXTENSIONS=1``, what PyPy and some platforms get) and, for malformed chunked
 framing, with its C parser too (issue 12, case 2)."""
 
+import subprocess
+from collections.abc import Callable
+
 import pytest
-from conftest import ScriptRunner
+
+ScriptRunner = Callable[..., subprocess.CompletedProcess[str]]
+"""The ``run_script`` fixture of this directory's conftest."""
 
 PARSERS = [pytest.param(True, id="pure-python"), pytest.param(False, id="c-parser")]
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from asyncjobs import APIError, Client, JobNotFoundError, TransportError
-from asyncjobs._transport._stream import open_stream
+from asyncjobs._transport._open import open_stream
 from asyncjobs.testing import JobServer
 
 pytestmark = pytest.mark.anyio
