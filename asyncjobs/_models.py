@@ -219,11 +219,14 @@ def supersedes(last: Job | None, job: Job) -> bool:
     """Whether ``job`` replaces ``last``: it is newer (:func:`is_newer`), or it has the same
     version yet says something else (a garbled event was taken at that version, and a read of
     the job now tells the truth: the read wins)."""
-    if is_newer(last, job):
+    if last is None:
         return True
-    assert last is not None
-    if job.version is None or job.version != last.version:
-        return False
+    version = job.version
+    seen = last.version
+    if version is None or seen is None:
+        return is_newer(last, job)
+    if version != seen:
+        return version > seen  # is_newer's rule, inline: this runs for every event
     if job.status is not last.status:
         return True
     return any(getattr(job, name) != getattr(last, name) for name in _COMPARED)
