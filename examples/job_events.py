@@ -15,16 +15,32 @@ could not tell the two apart.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
-from asyncjobs import APIError, AsyncJobsError, Client, Job, JobNotFoundError, RateLimitError
+import aiohttp
 
-__all__ = ["HEARTBEAT", "PAGE", "RETRY_MS", "error_answer", "job_events", "progress_payload"]
+from asyncjobs import APIError, AsyncJobsError, Client, Job, JobNotFoundError, RateLimitError
+from asyncjobs.sse import SSEDecoder
+from asyncjobs.testing import JobServer
+
+__all__ = [
+    "HEARTBEAT",
+    "PAGE",
+    "RETRY_MS",
+    "Running",
+    "error_answer",
+    "example_main",
+    "job_events",
+    "play_browser",
+    "progress_payload",
+]
 
 PAGE = (Path(__file__).parent / "progress_page.html").read_text(encoding="utf-8")
 
@@ -122,3 +138,49 @@ def error_answer(exc: AsyncJobsError) -> tuple[int, dict[str, Any]]:
     if status is None:
         return 502, {"error": "job server unreachable", "details": str(exc)}
     return 502, {"error": "job server error", "details": str(exc)}
+
+
+Running = Callable[..., AbstractAsyncContextManager[str]]
+"""A backend example's ``running(jobs_url, *, port=0)``: serves it, yields its base URL."""
+
+
+async def play_browser(backend: str) -> None:
+    """What the page does: start a job, then read its progress stream to the end."""
+    async with aiohttp.ClientSession() as session:
+        async with session.get(backend + "/") as page:
+            assert "EventSource" in await page.text()
+        async with session.post(backend + "/start") as answer:
+            job_id = (await answer.json())["id"]
+        print(f"browser: started job {job_id}")
+        decoder = SSEDecoder()
+        async with session.get(f"{backend}/progress/{job_id}") as stream:
+            async for chunk in stream.content.iter_any():
+                for event in decoder.feed(chunk):
+                    job = json.loads(event.data)
+                    detail = job["result"] if job["status"] == "completed" else job["message"]
+                    print(f"browser: {event.event} {job['status']:<9} {job['progress']}% {detail}")
+
+
+async def _run(running: Running, jobs_url: str, *, serve: bool, port: int) -> None:
+    async with running(jobs_url, port=port) as backend:
+        if serve:
+            print(f"backend on {backend}/ (jobs at {jobs_url}); Ctrl-C to stop")
+            await asyncio.Event().wait()
+        else:
+            await play_browser(backend)
+
+
+async def example_main(running: Running, description: str) -> None:
+    """The command line of a backend example: with ``--url`` (a job server's base URL) or an
+    embedded ``JobServer``, start the backend (``running``), then play the browser once, or
+    with ``--serve`` keep serving the page."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--url", help="a job server's base URL (default: start one here)")
+    parser.add_argument("--serve", action="store_true", help="keep serving the page")
+    parser.add_argument("--port", type=int, default=0, help="the backend's port (default: any)")
+    args = parser.parse_args()
+    if args.url:
+        await _run(running, args.url, serve=args.serve, port=args.port)
+        return
+    async with JobServer(auto_run=True) as server:
+        await _run(running, server.url, serve=args.serve, port=args.port)

@@ -27,20 +27,15 @@ running so you can open the page::
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import json
 import random
 from collections.abc import AsyncIterator
 
-import aiohttp
 from aiohttp import web
-from job_events import HEARTBEAT, PAGE, error_answer, job_events
+from job_events import HEARTBEAT, PAGE, error_answer, example_main, job_events
 
 from asyncjobs import AsyncJobsError, Client, RetryPolicy
-from asyncjobs.sse import SSEDecoder
-from asyncjobs.testing import JobServer
 
 CLIENT = web.AppKey("client", Client)
 HEARTBEAT_KEY = web.AppKey("heartbeat", float)
@@ -136,45 +131,6 @@ async def running(
         await runner.cleanup()
 
 
-async def play_browser(backend: str) -> None:
-    """What the page does: start a job, then read its progress stream to the end."""
-    async with aiohttp.ClientSession() as session:
-        async with session.get(backend + "/") as page:
-            assert "EventSource" in await page.text()
-        async with session.post(backend + "/start") as answer:
-            job_id = (await answer.json())["id"]
-        print(f"browser: started job {job_id}")
-        decoder = SSEDecoder()
-        async with session.get(f"{backend}/progress/{job_id}") as stream:
-            async for chunk in stream.content.iter_any():
-                for event in decoder.feed(chunk):
-                    job = json.loads(event.data)
-                    detail = job["result"] if job["status"] == "completed" else job["message"]
-                    print(f"browser: {event.event} {job['status']:<9} {job['progress']}% {detail}")
-
-
-async def run(jobs_url: str, *, serve: bool, port: int) -> None:
-    async with running(jobs_url, port=port) as backend:
-        if serve:
-            print(f"backend on {backend}/ (jobs at {jobs_url}); Ctrl-C to stop")
-            await asyncio.Event().wait()
-        else:
-            await play_browser(backend)
-
-
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", help="a job server's base URL (default: start one here)")
-    parser.add_argument("--serve", action="store_true", help="keep serving the page")
-    parser.add_argument("--port", type=int, default=0, help="the backend's port (default: any)")
-    args = parser.parse_args()
-    if args.url:
-        await run(args.url, serve=args.serve, port=args.port)
-        return
-    async with JobServer(auto_run=True) as server:
-        await run(server.url, serve=args.serve, port=args.port)
-
-
 if __name__ == "__main__":
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        asyncio.run(example_main(running, __doc__.splitlines()[0]))
