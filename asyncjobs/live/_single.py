@@ -68,6 +68,7 @@ class _SSEFeed:
         self._backoff = new_backoff()
         self._parse, self._custom = event_parser(api.profile)
         self._news = False  # whether the open connection brought a state newer than the last
+        self._read_after_skip = 0  # the connection (by count) whose garbled event was read after
 
     async def next(self, last: Job | None, deadline: float | None) -> list[Job]:
         stream = self._stream
@@ -108,8 +109,12 @@ class _SSEFeed:
                     raise NotOffered(str(exc), remember=False) from exc
                 if job is None and not self._custom:
                     # Not a job (garbled): skipped, but a reconnect resumes from before it,
-                    # and the job is read now, in case that event was its final state.
+                    # and (once per connection) the job is read now, in case that event was
+                    # its final state.
                     stream.pin(good)
+                    if self._read_after_skip == stream.connections:
+                        continue
+                    self._read_after_skip = stream.connections
                     confirmed = await self._confirm(last)
                     if confirmed is not None:
                         jobs.append(confirmed)
@@ -132,7 +137,8 @@ class _SSEFeed:
                 return jobs
 
     async def _confirm(self, last: Job | None) -> Job | None:
-        """Read the job after a connection that brought nothing new: its state if newer.
+        """Read the job (after a connection that brought nothing new, or a garbled event): its
+        state if it supersedes ``last``.
 
         Transient errors are logged (the stream is resumed anyway); a 404 is a vanished job.
         """
