@@ -17,6 +17,7 @@ from ._dataiku import DataikuShape
 from ._fiddler import FiddlerShape
 from ._job_management import JobManagementShape
 from ._mammoth import MammothShape
+from ._ray import RayShape
 
 __all__ = [
     "NATIVE_BASE_PATH",
@@ -34,7 +35,14 @@ NATIVE_BASE_PATH = "/api/v1"
 
 SHAPES: Mapping[str, type[Shape]] = {
     shape.name: shape
-    for shape in (CompileoShape, JobManagementShape, MammothShape, FiddlerShape, DataikuShape)
+    for shape in (
+        CompileoShape,
+        JobManagementShape,
+        MammothShape,
+        FiddlerShape,
+        DataikuShape,
+        RayShape,
+    )
 }
 """Every shape by profile name (``native`` is served by the native routes, not a shape)."""
 
