@@ -2,8 +2,10 @@
 
 Each shape serves one built-in client profile's real routes on the shared job store: one module
 per API (``_compileo`` with its stream in ``_compileo_stream``, ``_dataiku``, ``_fiddler``,
-``_job_management``, ``_mammoth``) on the base in ``_base``. Each name is a built-in client
-profile's name; ``create_app(profile=...)`` and ``JobServer(profile=...)`` take it.
+``_job_management``, ``_mammoth``, ``_ray``, ``_flower`` with its task catalogue in
+``_flower_tasks`` and its rendering in ``_flower_view``) on the base in ``_base``. Each name
+is a built-in client profile's name; ``create_app(profile=...)`` and ``JobServer(profile=...)``
+take it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from ._base import Handler, Shape, ShapedStore, naive_time
 from ._compileo import CompileoShape
 from ._dataiku import DataikuShape
 from ._fiddler import FiddlerShape
+from ._flower import FlowerShape
 from ._job_management import JobManagementShape
 from ._mammoth import MammothShape
 from ._ray import RayShape
@@ -42,6 +45,7 @@ SHAPES: Mapping[str, type[Shape]] = {
         FiddlerShape,
         DataikuShape,
         RayShape,
+        FlowerShape,
     )
 }
 """Every shape by profile name (``native`` is served by the native routes, not a shape)."""
