@@ -5,7 +5,7 @@ per API (``_compileo`` with its stream in ``_compileo_stream``, ``_dataiku``, ``
 ``_job_management``, ``_mammoth``, ``_ray``, ``_flower`` with its task catalogue in
 ``_flower_tasks`` and its rendering in ``_flower_view``) on the base in ``_base``. Each name
 is a built-in client profile's name; ``create_app(profile=...)`` and ``JobServer(profile=...)``
-take it.
+take it, or a :class:`Shape` subclass of one's own (docs/custom-shapes.md).
 """
 
 from __future__ import annotations
@@ -51,12 +51,26 @@ SHAPES: Mapping[str, type[Shape]] = {
 """Every shape by profile name (``native`` is served by the native routes, not a shape)."""
 
 
-def get_shape(profile: str) -> type[Shape] | None:
-    """The shape serving ``profile``; None for ``"native"``.
+def get_shape(profile: str | type[Shape]) -> type[Shape] | None:
+    """The shape serving ``profile``: a built-in profile's name or a :class:`Shape` subclass
+    (a custom API's shape, returned as it is); None for ``"native"``.
 
     Raises:
         ValueError: no such profile (the message lists the known ones).
+        TypeError: ``profile`` is neither a name nor a Shape subclass.
     """
+    if isinstance(profile, type):
+        if not issubclass(profile, Shape) or profile is Shape:
+            raise TypeError(
+                f"profile: expected a profile name or a Shape subclass, got {profile.__name__}"
+            )
+        if not isinstance(getattr(profile, "name", None), str):
+            raise TypeError(f"profile: {profile.__name__} must set the class attribute 'name'")
+        return profile
+    if not isinstance(profile, str):
+        raise TypeError(
+            f"profile: expected a profile name or a Shape subclass, got {type(profile).__name__}"
+        )
     if profile == "native":
         return None
     shape = SHAPES.get(profile)
@@ -66,11 +80,12 @@ def get_shape(profile: str) -> type[Shape] | None:
     return shape
 
 
-def base_path_for(profile: str, options: Mapping[str, Any] | None = None) -> str:
+def base_path_for(profile: str | type[Shape], options: Mapping[str, Any] | None = None) -> str:
     """The path of the base URL a client of ``profile`` is given (e.g. ``/api/v2``).
 
     Raises:
         ValueError: an unknown profile, or options the profile's shape does not take.
+        TypeError: ``profile`` is neither a name nor a Shape subclass.
     """
     shape = get_shape(profile)
     if shape is None:
