@@ -213,9 +213,12 @@ async def test_a_task_is_unknown_to_info_and_tasks_for_the_visibility_delay(
     api: aiohttp.ClientSession,
 ) -> None:
     """Right after its submit a task is 404 to info and absent from /api/tasks (the result
-    backend says PENDING); after the delay both know it. With 0 it is known at once."""
-    options = {"visibility_delay": 1.0, "receive_delay": 60}
+    backend says PENDING); once the delay has passed both know it. With 0 it is known at once.
+    The delay is the shape's attribute, so the test shortens it instead of racing it."""
+    options = {"visibility_delay": 60, "receive_delay": 60}
     async with JobServer(profile="flower", auto_run=True, profile_options=options) as server:
+        shape = server.shape
+        assert isinstance(shape, FlowerShape)
         task_id = await _submit(api, server, "tasks.add", 1, 2)
         async with api.get(f"{server.url}/api/task/info/{task_id}") as response:
             assert response.status == 404
@@ -223,11 +226,10 @@ async def test_a_task_is_unknown_to_info_and_tasks_for_the_visibility_delay(
         assert await _get(api, f"{server.url}/api/tasks") == {}
         result = await _get(api, f"{server.url}/api/task/result/{task_id}")
         assert result == {"task-id": task_id, "state": "PENDING"}
+        shape.visibility_delay = 0.1
         info = await _wait_state(api, server, task_id, "PENDING")
         assert info["uuid"] == task_id
         assert list(await _get(api, f"{server.url}/api/tasks")) == [task_id]
-        shape = server.shape
-        assert isinstance(shape, FlowerShape)
         shape.visibility_delay = 0
         later = await _submit(api, server, "tasks.add", 1, 2)
         assert (await _info(api, server, later))["state"] == "PENDING"
@@ -438,3 +440,34 @@ async def test_unknown_routes_are_tornados_404(
     ):
         assert response.status == 404
         assert "404: Not Found" in await response.text()
+
+
+async def test_server_tokens_are_accepted_as_basic_credentials() -> None:
+    """With ``tokens``, a ``user:password`` token is accepted whole and a bare token as the
+    user name; the ``basic_auth`` credentials still work."""
+    async with JobServer(profile="flower", tokens=["ci:pw", "robot"]) as server:
+        url = f"{server.url}/api/queues/length"
+        for headers in (_basic("ci", "pw"), _basic("robot", "anything"), AUTH):
+            async with aiohttp.ClientSession(headers=headers) as session:
+                await _get(session, url)
+        async with (
+            aiohttp.ClientSession(headers=_basic("ci", "wrong")) as session,
+            session.get(url) as response,
+        ):
+            assert response.status == 401
+
+
+async def test_result_timeout_waits_and_fails_empty_when_still_running(
+    flower: JobServer, api: aiohttp.ClientSession
+) -> None:
+    """``?timeout=`` on a task that does not end in time is an empty 500 (Celery's
+    TimeoutError inside Flower); a bad terminate flag on revoke is 400."""
+    task_id = await _submit(api, flower, "tasks.sleep", 60)
+    url = f"{flower.url}/api/task/result/{task_id}"
+    async with api.get(url, params={"timeout": "0.05"}) as response:
+        assert response.status == 500
+        assert await response.text() == ""
+    revoke = f"{flower.url}/api/task/revoke/{task_id}"
+    async with api.post(revoke, params={"terminate": "maybe"}) as response:
+        assert response.status == 400
+        assert await response.text() == "Invalid argument 'maybe' of type 'bool'"

@@ -63,7 +63,7 @@ from asyncjobs.server._sse import StreamHub
 
 from ._base import Shape
 
-__all__ = ["RayShape", "new_submission_id"]
+__all__ = ["JobSubmitRequest", "RayShape", "new_submission_id", "simulation_config"]
 
 _JSON = "application/json"
 _TEXT = "text/plain"
