@@ -24,8 +24,10 @@ holds the submit fields the record repeats (``entrypoint``, ``runtime_env``, ``m
 returns the job the key first created. ``priority`` means nothing to Ray and is not sent.
 Errors are plain text, often a Python traceback whose last line is the reason. ``token=`` is
 sent as a bearer token (Ray's token authentication, or a proxy's); without one nothing is sent.
-Watched by adaptive polling: Ray has no status stream. ``cancel_job`` stops the job and returns
-it as read then (still RUNNING: STOPPED follows a second or two later).
+Watched by adaptive polling: Ray has no status stream; many jobs are read together from the list
+(one ``GET /api/jobs/`` a round, which returns every job). ``cancel_job`` stops the job and
+returns it as read then (still RUNNING: STOPPED follows a second or two later); a job already
+finished raises ``ConflictError``.
 """
 
 from __future__ import annotations
@@ -167,7 +169,21 @@ class RayProfile(Profile):
 
     def parse_action(self, payload: Any, *, operation: str, job_id: str | None) -> Job | str:
         """Submit answers ``{"job_id", "submission_id"}`` and stop ``{"stopped": bool}``: the
-        client reads the job either way."""
+        client reads the job either way.
+
+        Raises:
+            ConflictError: a stop answered ``{"stopped": false}``: the job had already
+                finished (Ray answers that with a 200, the native protocol with a 409).
+        """
+        if operation == "cancel" and isinstance(payload, dict) and payload.get("stopped") is False:
+            raise ConflictError(
+                f"cannot cancel job {job_id!r}: it has already finished (Ray answered "
+                '{"stopped": false})',
+                status=200,
+                error="not stopped",
+                details="the job has already finished",
+                body=payload,
+            )
         if operation == "submit" and isinstance(payload, dict):
             found = payload.get("submission_id") or payload.get("job_id")
             if isinstance(found, str) and found:
@@ -228,5 +244,6 @@ RAY = RayProfile(
     transports=("poll",),
     idempotency_header=None,
     max_page_size=1_000_000,
+    batch_via_list=True,
 )
 """Ray's Job Submission API; base URL ``http://host:8265``."""

@@ -14,11 +14,12 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import aclosing, asynccontextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import aclosing
 from typing import Any
 
 import pytest
+from _client_apps import serve
 from _live_helpers import PATIENCE, assert_no_new_tasks, bounded, client_tasks, wait_until, within
 from aiohttp import web
 
@@ -103,21 +104,6 @@ class Api:
         return app
 
 
-@asynccontextmanager
-async def serve(api: Api) -> AsyncIterator[str]:
-    runner = web.AppRunner(api.app(), handler_cancellation=True, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server = site._server
-    assert server is not None
-    port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
-
-
 async def open_stream(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
     await response.prepare(request)
@@ -171,7 +157,7 @@ async def test_bom_crlf_cr_comments_retry_and_utf8_split_across_chunks(fast: Non
         return response
 
     api.events = events
-    async with serve(api) as url, Client(url) as client:
+    async with serve(api.app()) as url, Client(url) as client:
         seen = await watch_all(client, transport="sse")
     assert versions(seen) == [1, 2, 3, 4]
     assert [j.progress for j in seen[1:3]] == [10, 20]
@@ -198,7 +184,7 @@ async def test_a_stream_cut_mid_event_resumes_from_the_last_whole_event(fast: No
         return response
 
     api.events = events
-    async with serve(api) as url, Client(url) as client:
+    async with serve(api.app()) as url, Client(url) as client:
         seen = await watch_all(client, transport="sse")
     assert versions(seen) == [1, 2, 3, 4]
     assert api.hits == [("get", None), ("events", None), ("events", "2")]
@@ -218,7 +204,7 @@ async def test_an_early_clean_close_is_resumed_never_taken_as_the_end(fast: None
         return response
 
     api.events = events
-    async with serve(api) as url, Client(url) as client:
+    async with serve(api.app()) as url, Client(url) as client:
         seen = await watch_all(client, transport="sse")
     assert [(j.version, j.status) for j in seen] == [
         (1, JobStatus.PENDING),
@@ -244,7 +230,7 @@ async def test_a_stream_that_ends_empty_is_confirmed_with_a_get(fast: None) -> N
         return response
 
     api.events = events
-    async with serve(api) as url, Client(url) as client:
+    async with serve(api.app()) as url, Client(url) as client:
         seen = await asyncio.wait_for(watch_all(client, transport="sse"), 2)
     assert [(j.version, j.status) for j in seen] == [
         (1, JobStatus.PENDING),
@@ -276,7 +262,7 @@ async def test_events_of_other_types_other_jobs_and_bad_json_are_skipped(
         return response
 
     api.events = events
-    async with serve(api) as url, Client(url) as client:
+    async with serve(api.app()) as url, Client(url) as client:
         with caplog.at_level(logging.WARNING, logger="asyncjobs"):
             seen = await watch_all(client, transport="sse")
     assert versions(seen) == [1, 4, 5]
@@ -296,7 +282,7 @@ async def test_unknown_status_words_are_unknown_and_not_the_end(fast: None) -> N
         return response
 
     api.events = events
-    async with serve(api) as url, Client(url) as client:
+    async with serve(api.app()) as url, Client(url) as client:
         seen = await watch_all(client, transport="sse")
     assert [j.status for j in seen] == [JobStatus.UNKNOWN, JobStatus.UNKNOWN, JobStatus.COMPLETED]
     assert seen[0].raw["status"] == "queued_for_gpu"
@@ -331,7 +317,7 @@ async def test_auto_takes_a_refused_stream_as_not_offered_and_long_polls(
         return web.json_response(native(after + 1, "completed" if after >= 2 else "running"))
 
     api.poll = poll
-    async with serve(api) as url, Client(url) as client:
+    async with serve(api.app()) as url, Client(url) as client:
         for _ in range(2):
             seen = await watch_all(client)
             assert versions(seen) == [1, 2, 3]
@@ -357,7 +343,7 @@ async def test_auto_falls_back_to_polling_when_no_stream_and_no_long_poll(
             gets += 1
             api.job = native(1 + gets, "completed" if gets >= 2 else "running")
 
-    async with serve(api) as url, Client(url) as client:
+    async with serve(api.app()) as url, Client(url) as client:
         mover = asyncio.create_task(advance())
         try:
             seen = await watch_all(client)
@@ -371,7 +357,7 @@ async def test_auto_falls_back_to_polling_when_no_stream_and_no_long_poll(
 
 async def test_an_explicit_long_poll_on_a_server_without_one_raises(fast: None) -> None:
     api = Api(native(1, "pending"))
-    async with serve(api) as url, Client(url) as client:
+    async with serve(api.app()) as url, Client(url) as client:
         with pytest.raises(UnsupportedOperationError):
             await watch_all(client, transport="long-poll")
     assert api.count("poll") == 1
@@ -396,7 +382,7 @@ async def test_a_429_with_retry_after_on_the_stream_is_waited_out(fast: None) ->
         return response
 
     api.events = events
-    async with serve(api) as url, Client(url) as client:
+    async with serve(api.app()) as url, Client(url) as client:
         seen = await watch_all(client, transport="sse")
     assert versions(seen) == [1, 2]
     assert len(opened) == 2
@@ -414,7 +400,7 @@ async def test_a_503_with_retry_after_on_the_long_poll_is_waited_out(fast: None)
         return web.json_response(native(2, "completed"))
 
     api.poll = poll
-    async with serve(api) as url, Client(url) as client:
+    async with serve(api.app()) as url, Client(url) as client:
         seen = await watch_all(client, transport="long-poll")
     assert versions(seen) == [1, 2]
     assert len(polled) == 2
@@ -439,7 +425,7 @@ async def test_a_slow_but_healthy_stream_is_never_cut_by_the_client_timeout(fast
         return response
 
     api.events = events
-    async with serve(api) as url, Client(url, timeout=0.15) as client:
+    async with serve(api.app()) as url, Client(url, timeout=0.15) as client:
         seen = await watch_all(client, transport="sse")
     assert versions(seen) == [1, 2, 3, 4]
     assert api.count("events") == 1
@@ -461,7 +447,7 @@ async def test_a_silent_stream_is_dropped_after_the_stall_limit_and_resumed(
         return response
 
     api.events = events
-    async with serve(api) as url, Client(url) as client:
+    async with serve(api.app()) as url, Client(url) as client:
         seen = await watch_all(client, transport="sse")
         await wait_until(
             lambda: api.open_streams == 0, message="the stream's connection was left open"
@@ -478,7 +464,7 @@ async def test_a_held_long_poll_is_not_cut_by_the_client_timeout(fast: None) -> 
         return web.json_response(native(2, "completed"))
 
     api.poll = poll
-    async with serve(api) as url, Client(url, timeout=0.1) as client:
+    async with serve(api.app()) as url, Client(url, timeout=0.1) as client:
         seen = await watch_all(client, transport="long-poll")
     assert versions(seen) == [1, 2]
     assert api.count("poll") == 1
@@ -493,7 +479,7 @@ async def test_a_long_poll_that_never_holds_is_not_hammered(fast: None) -> None:
         return web.json_response(api.job)
 
     api.poll = poll
-    async with serve(api) as url, Client(url) as client:
+    async with serve(api.app()) as url, Client(url) as client:
         task = asyncio.create_task(watch_all(client, transport="long-poll"))
         await asyncio.sleep(0.5)  # the behaviour: how often it polls over 0.5 s
         api.job = native(2, "completed")
@@ -524,7 +510,7 @@ async def test_a_caller_given_poll_interval_is_fixed(fast: None) -> None:
         return application
 
     api.app = app  # type: ignore[method-assign]
-    async with serve(api) as url, Client(url) as client:
+    async with serve(api.app()) as url, Client(url) as client:
         seen = await watch_all(client, transport="poll", poll_interval=0.05)
     assert [j.status for j in seen] == [JobStatus.RUNNING, JobStatus.COMPLETED]
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
@@ -557,7 +543,7 @@ async def test_updated_at_filled_with_now_is_not_a_change(fast: None) -> None:
         return application
 
     api.app = app  # type: ignore[method-assign]
-    async with serve(api) as url, Client(url) as client:
+    async with serve(api.app()) as url, Client(url) as client:
         seen = await watch_all(client, transport="poll", poll_interval=0.01)
     assert [(j.status, j.progress) for j in seen] == [
         (JobStatus.RUNNING, 0),
@@ -591,7 +577,7 @@ async def test_timeout_raises_job_timeout_error_and_leaves_nothing(
     api.poll = poll
     if transport == "poll":
         api.job = native(2)
-    async with serve(api) as url, Client(url) as client:
+    async with serve(api.app()) as url, Client(url) as client:
         before = client_tasks()
         seen: list[Job] = []
         started = time.monotonic()
@@ -619,7 +605,7 @@ async def test_wait_for_job_timeout_on_a_silent_stream(fast: None) -> None:
         return response
 
     api.events = events
-    async with serve(api) as url, Client(url) as client:
+    async with serve(api.app()) as url, Client(url) as client:
         before = client_tasks()
         with pytest.raises(JobTimeoutError) as caught:
             await client.wait_for_job("j", timeout=0.3)
@@ -642,7 +628,7 @@ async def test_cancelling_or_leaving_a_watch_closes_its_stream(fast: None, how: 
         return response
 
     api.events = events
-    async with serve(api) as url, Client(url) as client:
+    async with serve(api.app()) as url, Client(url) as client:
         before = client_tasks()
         seen: list[Job] = []
 
@@ -683,7 +669,7 @@ async def test_wait_for_job_on_a_stream_that_keeps_closing_early(fast: None) -> 
         return cut(request, response)
 
     api.events = events
-    async with serve(api) as url, Client(url) as client:
+    async with serve(api.app()) as url, Client(url) as client:
         with pytest.raises(JobFailedError) as caught:
             await client.wait_for_job("j", timeout=2)
     assert caught.value.details["failure_reason"] == "disk full"
@@ -724,7 +710,7 @@ async def test_a_job_deleted_while_watched_raises_not_found(fast: None) -> None:
         return application
 
     api.app = app  # type: ignore[method-assign]
-    async with serve(api) as url, Client(url, retry=RetryPolicy(attempts=1)) as client:
+    async with serve(api.app()) as url, Client(url, retry=RetryPolicy(attempts=1)) as client:
         seen: list[Job] = []
         with pytest.raises(JobNotFoundError):
             await watch_into(seen, client)
@@ -744,7 +730,7 @@ async def test_wait_for_job_shared_on_a_stream_that_ends_empty(fast: None) -> No
         return response
 
     api.events = events
-    async with serve(api) as url, Client(url) as client:
+    async with serve(api.app()) as url, Client(url) as client:
         before = client_tasks()
         final = await client.wait_for_job("j", timeout=2)
         await assert_no_new_tasks(before)
@@ -765,7 +751,7 @@ async def test_a_long_poll_answering_no_content_is_no_change(fast: None, status:
         return web.json_response(native(2, "completed"))
 
     api.poll = poll
-    async with serve(api) as url, Client(url) as client:
+    async with serve(api.app()) as url, Client(url) as client:
         seen = await watch_all(client, transport="long-poll")
     assert versions(seen) == [1, 2]
     assert polls == 3
@@ -782,7 +768,7 @@ async def test_breaking_out_without_aclosing_still_closes_the_stream(fast: None)
         return response
 
     api.events = events
-    async with serve(api) as url, Client(url) as client:
+    async with serve(api.app()) as url, Client(url) as client:
         before = client_tasks()
         async for job in client.watch("j", transport="sse"):
             if job.version == 2:

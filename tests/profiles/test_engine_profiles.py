@@ -114,11 +114,24 @@ async def test_ray_failure_cancel_and_delete_of_a_running_job(ray: JobServer) ->
             await bounded(client.wait_for_job(running.id), "a stopped Ray job")
 
 
-async def test_ray_wait_on_twenty_jobs_and_as_completed(ray: JobServer) -> None:
+async def test_ray_cancel_of_a_finished_job_is_a_conflict(ray: JobServer) -> None:
     async with Client(ray.url, profile="ray") as client:
+        job = await client.submit_job(None, ray_config(0.01))
+        await bounded(client.wait_for_job(job.id), "a short Ray job")
+        with pytest.raises(ConflictError, match="already finished"):
+            await client.cancel_job(job.id)
+
+
+async def test_ray_wait_on_twenty_jobs_and_as_completed(ray: JobServer) -> None:
+    requests = Requests()
+    async with Client(ray.url, profile="ray", hooks=requests.hooks()) as client:
         jobs = [await client.submit_job(None, ray_config(0.1 + n / 50)) for n in range(20)]
         ids = [job.id for job in jobs]
+        requests.seen.clear()
         finals = await bounded(client.wait_for_jobs(ids, timeout=20), "20 Ray jobs", timeout=30)
+        # One list a round serves every job: fewer requests than one round of single reads.
+        assert requests.seen["list"] >= 1
+        assert requests.seen["get"] + requests.seen["list"] < 20
         assert [final.id for final in finals] == ids
         assert {final.status for final in finals} == {JobStatus.COMPLETED}
         done = [job.id async for job in client.as_completed(ids[:5], timeout=10)]

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from _client_apps import Routes, serve_routes
 from _live_helpers import wait_until
-from _tiny_server import Routes, serve
 from aiohttp import web
 
 from asyncjobs import (
@@ -111,7 +111,7 @@ async def test_compileo_stream_quirks_end_with_the_full_final_job(fast: None, st
             routes.open_streams -= 1
 
     routes.add("GET", "/status/{job_id}/stream", stream)
-    async with serve(routes) as url, Client(url, profile="compileo") as client:
+    async with serve_routes(routes) as url, Client(url, profile="compileo") as client:
         seen = await asyncio.wait_for(watch_all(client, JOB, transport="sse"), 2)
         await wait_until(
             lambda: routes.open_streams == 0, message="the finished job's stream was left open"
@@ -153,7 +153,7 @@ async def test_compileo_error_event_falls_back_to_the_long_poll(fast: None) -> N
 
     routes.add("GET", "/status/{job_id}/stream", stream)
     routes.add("GET", "/status/{job_id}/poll", poll)
-    async with serve(routes) as url, Client(url, profile="compileo") as client:
+    async with serve_routes(routes) as url, Client(url, profile="compileo") as client:
         seen = await asyncio.wait_for(watch_all(client, JOB), 2)
     # retrying -> running is no change of the job (both are RUNNING, nothing else moved), but
     # the next long poll must say "running" was seen, or the API answers it at once, forever.
@@ -186,7 +186,7 @@ async def test_compileo_polling_never_yields_a_state_twice_for_its_now_updated_a
         return response
 
     routes.app.middlewares.append(advance)
-    async with serve(routes) as url, Client(url, profile="compileo") as client:
+    async with serve_routes(routes) as url, Client(url, profile="compileo") as client:
         seen = await watch_all(client, JOB, transport="poll", poll_interval=0.01)
         with pytest.raises(JobFailedError) as caught:
             await client.wait_for_job(JOB, poll_interval=0.01)
@@ -236,7 +236,7 @@ async def test_mammoth_int_ids_envelope_and_failure_reason_wherever_it_is(
         return web.json_response({"job": {**job, "last_updated_at": now_naive()}})
 
     routes.add("GET", "/jobs/{job_id}", get)
-    async with serve(routes) as url, Client(url, profile="mammoth") as client:
+    async with serve_routes(routes) as url, Client(url, profile="mammoth") as client:
         seen = await watch_all(client, 7, poll_interval=0.01)
         with pytest.raises(JobFailedError) as caught:
             await client.wait_for_job(7, poll_interval=0.01)
@@ -281,7 +281,7 @@ async def test_fiddler_envelope_celery_states_and_a_flaky_server(fast: None) -> 
         )
 
     routes.add("GET", "/jobs/{job_id}", get)
-    async with serve(routes) as url, Client(url, profile="fiddler") as client:
+    async with serve_routes(routes) as url, Client(url, profile="fiddler") as client:
         seen = await watch_all(client, uid, poll_interval=0.01)
         with pytest.raises(JobFailedError) as caught:
             await client.wait_for_job(uid, poll_interval=0.01)
@@ -306,7 +306,7 @@ async def test_fiddler_revoked_is_cancelled(fast: None) -> None:
         return web.json_response({"data": job, "api_version": "3.0", "kind": "NORMAL"})
 
     routes.add("GET", "/jobs/{job_id}", get)
-    async with serve(routes) as url, Client(url, profile="fiddler") as client:
+    async with serve_routes(routes) as url, Client(url, profile="fiddler") as client:
         with pytest.raises(JobCancelledError):
             await client.wait_for_job("u")
         final = await client.wait_for_job("u", raise_on_failure=False)
@@ -334,7 +334,7 @@ async def test_dataiku_nested_state_def_id_and_trailing_slash(fast: None) -> Non
         return web.json_response({"baseStatus": base, "globalState": {"done": 1}})
 
     routes.add("GET", "/jobs/{job_id}/", status)
-    async with serve(routes) as url, Client(url, profile="dataiku", token="key") as client:
+    async with serve_routes(routes) as url, Client(url, profile="dataiku", token="key") as client:
         seen = await watch_all(client, job_id, poll_interval=0.01)
     assert [(j.id, j.status) for j in seen] == [
         (job_id, JobStatus.PENDING),
@@ -380,7 +380,10 @@ async def test_job_management_live_fields_are_no_change_and_403_is_permission(
         return web.json_response(job)
 
     routes.add("GET", "/jobs/{job_id}", get)
-    async with serve(routes) as url, Client(url, profile="job-management", token="t") as client:
+    async with (
+        serve_routes(routes) as url,
+        Client(url, profile="job-management", token="t") as client,
+    ):
         seen = await watch_all(client, "mine", poll_interval=0.01)
         with pytest.raises(PermissionDeniedError) as caught:
             await client.wait_for_job("theirs")

@@ -14,8 +14,8 @@ from typing import Any
 import anyio
 import attrs
 import pytest
+from _client_apps import Routes, serve_routes
 from _live_helpers import PATIENCE, bounded
-from _tiny_server import Routes, serve
 from aiohttp import web
 
 from asyncjobs import (
@@ -197,7 +197,7 @@ def tasks_client(url: str, profile: Profile = TASKS) -> Client:
 async def test_submit_fills_the_path_with_the_name_and_sends_the_key_as_the_id(
     api: TasksAPI,
 ) -> None:
-    async with serve(api.routes) as url, tasks_client(url) as client:
+    async with serve_routes(api.routes) as url, tasks_client(url) as client:
         job = await client.submit_job("tasks.add", {"args": [2, 3]}, idempotency_key="k-1")
     assert (job.id, job.name, job.status) == ("k-1", "tasks.add", JobStatus.PENDING)
     assert api.tasks["k-1"]["args"] == [2, 3]
@@ -205,7 +205,7 @@ async def test_submit_fills_the_path_with_the_name_and_sends_the_key_as_the_id(
 
 
 async def test_a_route_that_needs_the_name_refuses_a_submit_without_one(api: TasksAPI) -> None:
-    async with serve(api.routes) as url, tasks_client(url) as client:
+    async with serve_routes(api.routes) as url, tasks_client(url) as client:
         with pytest.raises(ValueError, match=r"needs \{name\}.*give submit_job a name"):
             await client.submit_job(None, {"args": []})
     assert api.routes.hits == []
@@ -215,7 +215,7 @@ async def test_a_repeated_key_reads_the_existing_job_without_retrying_the_500(
     api: TasksAPI,
 ) -> None:
     api.add("k-2", state="STARTED", name="tasks.add")
-    async with serve(api.routes) as url, tasks_client(url) as client:
+    async with serve_routes(api.routes) as url, tasks_client(url) as client:
         job = await client.submit_job("tasks.add", {"args": [1]}, idempotency_key="k-2")
     assert (job.id, job.status) == ("k-2", JobStatus.RUNNING)
     assert api.routes.hits == ["POST /apply/{name}", "GET /info/{job_id}"]
@@ -223,7 +223,7 @@ async def test_a_repeated_key_reads_the_existing_job_without_retrying_the_500(
 
 async def test_a_classified_error_is_raised_at_once_as_its_class(api: TasksAPI) -> None:
     api.add("t-1", state="STARTED")
-    async with serve(api.routes) as url, tasks_client(url) as client:
+    async with serve_routes(api.routes) as url, tasks_client(url) as client:
         with pytest.raises(ConflictError, match="still running") as caught:
             await client.delete_job("t-1")
     assert caught.value.status == 503
@@ -242,7 +242,7 @@ async def test_an_unclassified_503_is_still_retried(api: TasksAPI) -> None:
 
     api.routes.add("GET", "/flaky/{job_id}", flaky)
     profile = attrs.evolve(TASKS, routes={**TASKS.routes, "get": Route("GET", "/flaky/{job_id}")})
-    async with serve(api.routes) as url, tasks_client(url, profile) as client:
+    async with serve_routes(api.routes) as url, tasks_client(url, profile) as client:
         job = await client.get_job("t-2")
     assert job.status is JobStatus.COMPLETED
     assert calls == 2
@@ -250,7 +250,7 @@ async def test_an_unclassified_503_is_still_retried(api: TasksAPI) -> None:
 
 async def test_cancel_sends_the_profiles_query(api: TasksAPI) -> None:
     api.add("t-3", state="STARTED")
-    async with serve(api.routes) as url, tasks_client(url) as client:
+    async with serve_routes(api.routes) as url, tasks_client(url) as client:
         job = await client.cancel_job("t-3")
     assert job.status is JobStatus.CANCELLED
     assert ("cancel", {"terminate": "true"}) in api.queries
@@ -258,13 +258,13 @@ async def test_cancel_sends_the_profiles_query(api: TasksAPI) -> None:
 
 async def test_get_log_goes_through_the_profiles_reader(api: TasksAPI) -> None:
     api.add("t-4", state="SUCCESS")
-    async with serve(api.routes) as url, tasks_client(url) as client:
+    async with serve_routes(api.routes) as url, tasks_client(url) as client:
         assert await client.get_log("t-4") == "log of t-4\n"
 
 
 async def test_a_failure_carries_the_profiles_details(api: TasksAPI) -> None:
     api.add("t-5", state="FAILURE", exception="ValueError('boom')", traceback="Traceback: boom")
-    async with serve(api.routes) as url, tasks_client(url) as client:
+    async with serve_routes(api.routes) as url, tasks_client(url) as client:
         with pytest.raises(JobFailedError) as caught:
             await bounded(client.wait_for_job("t-5"), "the wait on a failed task")
     assert caught.value.details == {
@@ -277,7 +277,7 @@ async def test_a_failure_carries_the_profiles_details(api: TasksAPI) -> None:
 async def test_offset_paging_counts_offsets_and_stops_at_a_short_page(api: TasksAPI) -> None:
     for n in range(25):
         api.add(f"t-{n:02d}", state="SUCCESS")
-    async with serve(api.routes) as url, tasks_client(url) as client:
+    async with serve_routes(api.routes) as url, tasks_client(url) as client:
         jobs = [job async for job in client.list_jobs()]
     assert [job.id for job in jobs] == [f"t-{n:02d}" for n in reversed(range(25))]
     offsets = [query["offset"] for what, query in api.queries if what == "list"]
@@ -292,7 +292,7 @@ async def test_batched_reads_go_through_the_list_route(api: TasksAPI) -> None:
     ids = [f"b-{n:02d}" for n in range(15)]  # the newest
     for task_id in ids:
         api.add(task_id, state="SUCCESS")
-    async with serve(api.routes) as url, tasks_client(url, profile) as client:
+    async with serve_routes(api.routes) as url, tasks_client(url, profile) as client:
         jobs = await client.get_jobs([*ids, "old"])
     assert [job.id for job in jobs] == [*ids, "old"]
     assert api.routes.count("GET /tasks") == 3  # 16 ids: as many pages of 10 as they fill, +1
@@ -302,7 +302,7 @@ async def test_batched_reads_go_through_the_list_route(api: TasksAPI) -> None:
 async def test_a_job_not_visible_yet_is_pending_within_the_grace(api: TasksAPI) -> None:
     profile = attrs.evolve(TASKS, not_found_grace=30.0)
     api.hidden.add("h-1")  # hidden once created: the server learns of it "later"
-    async with serve(api.routes) as url, tasks_client(url, profile) as client:
+    async with serve_routes(api.routes) as url, tasks_client(url, profile) as client:
         job = await client.submit_job("tasks.add", {"args": []}, idempotency_key="h-1")
         assert (job.id, job.status, job.name) == ("h-1", JobStatus.PENDING, "tasks.add")
         waiting = client.wait_for_job("h-1", timeout=10)
@@ -317,7 +317,7 @@ async def test_a_job_not_visible_yet_is_pending_within_the_grace(api: TasksAPI) 
 async def test_the_grace_ends(api: TasksAPI) -> None:
     profile = attrs.evolve(TASKS, not_found_grace=0.05)
     api.hidden.add("h-2")
-    async with serve(api.routes) as url, tasks_client(url, profile) as client:
+    async with serve_routes(api.routes) as url, tasks_client(url, profile) as client:
         await client.submit_job("tasks.add", {"args": []}, idempotency_key="h-2")
         with anyio.fail_after(PATIENCE):
             while True:  # PENDING for 50 ms, then the 404 is believed
@@ -339,6 +339,6 @@ async def test_a_profile_written_before_submit_body_took_the_key_still_submits(
             return {"args": [], "id": "fixed"}
 
     old = OldStyle(**{f.name: getattr(TASKS, f.name) for f in attrs.fields(TasksProfile)})
-    async with serve(api.routes) as url, tasks_client(url, old) as client:
+    async with serve_routes(api.routes) as url, tasks_client(url, old) as client:
         job = await client.submit_job("tasks.add")
     assert job.id == "fixed"
