@@ -31,7 +31,7 @@ from ._hooks import (
     RetryEvent,
     TransportEvent,
 )
-from ._models import CleanupResult, Job, JobStatus, QueueStats
+from ._models import CleanupResult, Job, JobStatus, QueueStats, status_from_word
 from ._sync import SyncClient
 from ._transport import RetryPolicy
 from ._version import __version__
@@ -71,4 +71,5 @@ __all__ = [
     "TransportEvent",
     "UnsupportedOperationError",
     "__version__",
+    "status_from_word",
 ]

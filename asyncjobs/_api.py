@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
+from collections import deque
 from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, Final
@@ -18,6 +20,7 @@ from ._concurrency import run_bounded
 from ._exceptions import (
     APIError,
     AsyncJobsError,
+    ConflictError,
     JobNotFoundError,
     PermissionDeniedError,
     ProtocolError,
@@ -89,6 +92,39 @@ class Unoffered(AbstractSet[str]):
         return f"Unoffered({set(self._current())!r})"
 
 
+class _Fresh:
+    """The jobs this client submitted within the profile's ``not_found_grace``: a 404 for one
+    of them means "not visible yet", and it reads as PENDING."""
+
+    __slots__ = ("_grace", "_names", "_order")
+
+    def __init__(self, grace: float) -> None:
+        self._grace = grace
+        self._names: dict[str, str | None] = {}
+        self._order: deque[tuple[float, str]] = deque()
+
+    def add(self, job_id: str, name: str | None) -> None:
+        if self._grace <= 0:
+            return
+        self._expire()
+        self._names[job_id] = name
+        self._order.append((time.monotonic() + self._grace, job_id))
+
+    def pending(self, job_id: str) -> Job | None:
+        """The PENDING job ``job_id`` is while it may not be visible yet, else None."""
+        self._expire()
+        if job_id not in self._names:
+            return None
+        return Job(id=job_id, status=JobStatus.PENDING, name=self._names[job_id])
+
+    def _expire(self) -> None:
+        order = self._order
+        now = time.monotonic()
+        while order and order[0][0] <= now:
+            _, job_id = order.popleft()
+            self._names.pop(job_id, None)
+
+
 class JobAPI:
     """Every job operation of one client, over its profile and request pipeline.
 
@@ -101,12 +137,13 @@ class JobAPI:
             never probed again by this client.
     """
 
-    __slots__ = ("http", "profile", "unoffered")
+    __slots__ = ("_fresh", "http", "profile", "unoffered")
 
     def __init__(self, http: HTTPClient, profile: Profile) -> None:
         self.http = http
         self.profile = profile
         self.unoffered = Unoffered()
+        self._fresh = _Fresh(profile.not_found_grace)
 
     def offers(self, operation: str) -> bool:
         """Whether the profile has ``operation`` and the server was not seen to lack it."""
@@ -122,7 +159,9 @@ class JobAPI:
         """The JSON of an answer, unwrapped by the profile."""
         return self.profile.unwrap(response.json(), operation=operation, job_id=job_id)
 
-    async def _job_from_action(self, response: Response, operation: str, job_id: str | None) -> Job:
+    async def _job_from_action(
+        self, response: Response, operation: str, job_id: str | None, *, name: str | None = None
+    ) -> Job:
         payload: Any = None
         if response.body.strip():
             try:
@@ -131,6 +170,8 @@ class JobAPI:
                 if job_id is None:  # a submit must name the job it created
                     raise
         found = self.profile.parse_action(payload, operation=operation, job_id=job_id)
+        if operation == "submit":
+            self._fresh.add(found.id if isinstance(found, Job) else found, name)
         if isinstance(found, Job):
             return found
         return await self.get(found)
@@ -138,11 +179,23 @@ class JobAPI:
     # -- reading -------------------------------------------------------------------------
 
     async def get(self, job_id: str) -> Job:
-        """Read one job (see :meth:`Client.get_job`)."""
-        response = await self.http.request(
-            "get", path_params={"job_id": job_id}, params=self.profile.get_params()
-        )
-        job = self.profile.parse_job(self.payload(response, "get", job_id))
+        """Read one job (see :meth:`Client.get_job`).
+
+        A job this client submitted moments ago reads as PENDING while the server may not show
+        it yet (the profile's ``not_found_grace``)."""
+        profile = self.profile
+        try:
+            response = await self.http.request(
+                "get",
+                path_params=profile.path_params("get", job_id=job_id),
+                params=profile.operation_params("get", job_id=job_id),
+            )
+        except JobNotFoundError:
+            pending = self._fresh.pending(job_id)
+            if pending is None:
+                raise
+            return pending
+        job = profile.parse_job(self.payload(response, "get", job_id))
         if job.id != job_id:
             raise ProtocolError(
                 f"GET of job {job_id!r} ({response.method} {response.path}) answered job "
@@ -196,6 +249,10 @@ class JobAPI:
             size = max(1, profile.max_batch)
             chunks = [job_ids[i : i + size] for i in range(0, len(job_ids), size)]
             await run_bounded(chunks, read_batch, TUNING.read_concurrency)
+        elif profile.batch_via_list and self.offers("list") and len(job_ids) > 1:
+            found = await self._read_listed(job_ids)
+            seen = {job.id for job in found}
+            missing = [job_id for job_id in job_ids if job_id not in seen]
         else:
             missing = list(job_ids)
 
@@ -212,7 +269,9 @@ class JobAPI:
         """One batched read: the jobs found, or None when the server turns out not to offer
         batched reads (remembered in :attr:`unoffered`)."""
         try:
-            response = await self.http.request(_GET_MANY, params=self.profile.many_params(chunk))
+            params = self.profile.many_params(chunk)
+            params.update(self.profile.operation_params(_GET_MANY))
+            response = await self.http.request(_GET_MANY, params=params)
         except APIError as exc:
             if exc.status not in NOT_OFFERED:
                 raise
@@ -221,6 +280,21 @@ class JobAPI:
             return None
         jobs, _ = self.profile.parse_many(self.payload(response, _GET_MANY), job_ids=chunk)
         return jobs
+
+    async def _read_listed(self, job_ids: Sequence[str]) -> list[Job]:
+        """The jobs of ``job_ids`` met in the first pages of the list (newest first): as many
+        pages as the ids would fill, plus one, so that recent jobs cost a request or two and
+        old ones fall back to reads of their own."""
+        wanted = set(job_ids)
+        found: list[Job] = []
+        pages = math.ceil(len(wanted) / max(1, self.profile.max_page_size)) + 1
+        async for job in self.list_pages(None, None, max_pages=pages):
+            if job.id in wanted:
+                wanted.discard(job.id)
+                found.append(job)
+                if not wanted:
+                    break
+        return found
 
     async def get_many(self, job_ids: Sequence[str]) -> list[Job]:
         """Read jobs in input order (see :meth:`Client.get_jobs`)."""
@@ -243,19 +317,32 @@ class JobAPI:
         return [found[job_id] for job_id in job_ids]
 
     async def list_pages(
-        self, status: JobStatus | None, limit: int | None
+        self, status: JobStatus | None, limit: int | None, *, max_pages: int | None = None
     ) -> AsyncGenerator[Job, None]:
-        """Jobs newest first across pages (see :meth:`Client.list_jobs`)."""
+        """Jobs newest first across pages (see :meth:`Client.list_jobs`).
+
+        With the profile's ``paging="offset"``, the cursor is the offset of the next page,
+        counted here; a page shorter than asked for is the last one.
+        """
         profile = self.profile
+        offsets = profile.paging == "offset"
+        offset = 0
         yielded = 0
+        pages = 0
         cursor: str | None = None
         cursors: set[str] = set()
         largest = max(1, profile.max_page_size)
-        while limit is None or yielded < limit:
+        while (limit is None or yielded < limit) and (max_pages is None or pages < max_pages):
+            pages += 1
             size = largest if limit is None else min(limit - yielded, largest)
             params = profile.list_params(status=status, page_size=size, cursor=cursor)
+            params.update(profile.operation_params("list"))
             response = await self.http.request("list", params=params)
             jobs, cursor = profile.parse_list(self.payload(response, "list"))
+            if offsets:
+                offset += len(jobs)
+                cursor = str(offset) if len(jobs) >= size else None
+
             for job in jobs:
                 if status is not None and job.status is not status:
                     continue  # the API ignored (or lacks) the filter
@@ -279,22 +366,45 @@ class JobAPI:
         priority: int,
         idempotency_key: str,
     ) -> Job:
-        """Submit a job (see :meth:`Client.submit_job`); arguments already checked."""
-        header = self.profile.idempotency_header
-        try:
-            response = await self.http.request(
-                "submit",
-                json=self.profile.submit_body(name=name, config=config, priority=priority),
-                headers={header: idempotency_key} if header else None,
+        """Submit a job (see :meth:`Client.submit_job`); arguments already checked.
+
+        Raises:
+            ValueError: the profile cannot make a request of these arguments (e.g. a
+                ``config`` without what the API requires, or no name for a route that needs
+                one); nothing was sent.
+        """
+        profile = self.profile
+        header = profile.idempotency_header
+        path_params = profile.path_params("submit", name=name)
+        if profile._submit_takes_key:
+            body = profile.submit_body(
+                name=name, config=config, priority=priority, idempotency_key=idempotency_key
             )
-            return await self._job_from_action(response, "submit", None)
+        else:
+            body = profile.submit_body(name=name, config=config, priority=priority)
+        try:
+            try:
+                response = await self.http.request(
+                    "submit",
+                    path_params=path_params,
+                    params=profile.operation_params("submit"),
+                    json=body,
+                    headers={header: idempotency_key} if header else None,
+                )
+            except ConflictError:
+                existing = profile.existing_job_id(idempotency_key)
+                if existing is None:
+                    raise
+                # The key is the job's id, and a job with it exists: a repeated submit.
+                return await self.get(existing)
+            return await self._job_from_action(response, "submit", None, name=name)
         except AsyncJobsError as exc:
             # The job may exist or not: the key lets the caller submit again safely.
             exc.idempotency_key = idempotency_key
             details = getattr(exc, "details", None)
             if isinstance(details, dict):
                 details["idempotency_key"] = idempotency_key
-            if header:
+            if header or profile.existing_job_id(idempotency_key) is not None:
                 exc.add_note(
                     f"submit again with idempotency_key={idempotency_key!r} to create the job "
                     "at most once"
@@ -304,9 +414,12 @@ class JobAPI:
     async def _act(self, operation: str, job_id: str, done: Callable[[Job], bool]) -> Job:
         """A cancel or restart. A 409 to a repeat after a lost answer may mean the first
         attempt worked: the job is read, and returned if ``done`` says it did."""
-        path_params = {"job_id": job_id}
+        path_params = self.profile.path_params(operation, job_id=job_id)
         response = await self.http.request(
-            operation, path_params=path_params, tolerate_after_retry=(409,)
+            operation,
+            path_params=path_params,
+            params=self.profile.operation_params(operation, job_id=job_id),
+            tolerate_after_retry=(409,),
         )
         if response.status == 409:
             job = await self.get(job_id)
@@ -329,22 +442,29 @@ class JobAPI:
         """Delete a job (see :meth:`Client.delete_job`)."""
         # A 404 for a repeat after a lost answer means the first delete worked.
         await self.http.request(
-            "delete", path_params={"job_id": job_id}, tolerate_after_retry=(404,)
+            "delete",
+            path_params=self.profile.path_params("delete", job_id=job_id),
+            params=self.profile.operation_params("delete", job_id=job_id),
+            tolerate_after_retry=(404,),
         )
 
     async def log(self, job_id: str) -> str:
         """A job's log (see :meth:`Client.get_log`)."""
-        response = await self.http.request("log", path_params={"job_id": job_id})
-        return response.text()
+        response = await self.http.request(
+            "log",
+            path_params=self.profile.path_params("log", job_id=job_id),
+            params=self.profile.operation_params("log", job_id=job_id),
+        )
+        return self.profile.parse_log(response.text())
 
     async def stats(self) -> QueueStats:
         """Queue statistics (see :meth:`Client.queue_stats`)."""
-        response = await self.http.request("stats")
+        response = await self.http.request("stats", params=self.profile.operation_params("stats"))
         return self.profile.parse_stats(self.payload(response, "stats"))
 
     async def cleanup(self, max_age_hours: int) -> CleanupResult:
         """Delete old finished jobs (see :meth:`Client.cleanup`)."""
-        response = await self.http.request(
-            "cleanup", params=self.profile.cleanup_params(max_age_hours=max_age_hours)
-        )
+        params = self.profile.cleanup_params(max_age_hours=max_age_hours)
+        params.update(self.profile.operation_params("cleanup"))
+        response = await self.http.request("cleanup", params=params)
         return self.profile.parse_cleanup(self.payload(response, "cleanup"))

@@ -62,6 +62,7 @@ _VOCABULARY: dict[str, JobStatus] = {
     "created": JobStatus.PENDING,
     "submitted": JobStatus.PENDING,
     "waiting": JobStatus.PENDING,
+    "received": JobStatus.PENDING,
     # running
     "running": JobStatus.RUNNING,
     "processing": JobStatus.RUNNING,
@@ -86,6 +87,7 @@ _VOCABULARY: dict[str, JobStatus] = {
     "canceled": JobStatus.CANCELLED,
     "revoked": JobStatus.CANCELLED,
     "aborted": JobStatus.CANCELLED,
+    "stopped": JobStatus.CANCELLED,
     # our own word round-trips
     "unknown": JobStatus.UNKNOWN,
 }

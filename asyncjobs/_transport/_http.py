@@ -34,7 +34,7 @@ from ._errors import FOREIGN_ERRORS, nothing_sent, translate_error
 from ._observe import observed
 from ._pause import PauseGate
 from ._redirects import MAX_REDIRECTS, send_following_redirects
-from ._response import PAUSE_STATUSES, Response, api_error
+from ._response import PAUSE_STATUSES, Response, api_error, transient
 from ._retry import RetryPolicy, parse_retry_after
 from ._session import Connections
 
@@ -293,7 +293,7 @@ class HTTPClient:
             retry_after = parse_retry_after(response.headers)
             if retry_after is not None and status in PAUSE_STATUSES:
                 self.pause(retry_after, status=status)
-            retryable = safe and policy.retries_status(status)
+            retryable = safe and policy.retries_status(status) and transient(response, self.profile)
             if retryable and attempt < policy.attempts:
                 delay = retry_after if retry_after is not None else policy.backoff(attempt)
                 if time.monotonic() - started + delay <= policy.max_total:

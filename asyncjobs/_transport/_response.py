@@ -17,6 +17,7 @@ from asyncjobs._exceptions import (
     JobNotFoundError,
     ProtocolError,
     RateLimitError,
+    ServerError,
     api_error_class,
 )
 
@@ -93,6 +94,29 @@ PAUSE_STATUSES = frozenset({429, 503})
 """Statuses whose ``Retry-After`` pauses all of a client's traffic to the server."""
 
 
+def error_body(response: Response) -> Any:
+    """An error answer's body: its JSON, else its text (``""`` for none)."""
+    try:
+        return json.loads(response.body) if response.body else ""
+    except ValueError:
+        return response.text()
+
+
+def classify(response: Response, profile: Profile, body: Any = None) -> type[APIError]:
+    """The :class:`APIError` subclass of a non-2xx ``response``: the profile's
+    :meth:`~asyncjobs.Profile.classify_error`, else by status."""
+    if body is None:
+        body = error_body(response)
+    found = profile.classify_error(response.status, body, operation=response.operation or None)
+    return found if found is not None else api_error_class(response.status)
+
+
+def transient(response: Response, profile: Profile) -> bool:
+    """Whether an error answer may be retried as the retry policy says: not when the profile
+    classifies it as something other than a server error or a rate limit."""
+    return issubclass(classify(response, profile), ServerError | RateLimitError)
+
+
 def api_error(
     response: Response,
     *,
@@ -115,11 +139,7 @@ def api_error(
         retry_after: The answer's ``Retry-After`` in seconds, if any.
     """
     status = response.status
-    body: Any
-    try:
-        body = json.loads(response.body) if response.body else ""
-    except ValueError:
-        body = response.text()
+    body = error_body(response)
     error, details = profile.parse_error(body)
     try:
         phrase = HTTPStatus(status).phrase
@@ -139,10 +159,10 @@ def api_error(
         "method": response.method,
         "url": str(URL(base_url + response.path, encoded=True)),
     }
-    cls = api_error_class(status)
-    if cls is RateLimitError:
-        return RateLimitError(message, retry_after=retry_after, **fields)
-    if cls is JobNotFoundError:
+    cls = classify(response, profile, body)
+    if issubclass(cls, RateLimitError):
+        return cls(message, retry_after=retry_after, **fields)
+    if issubclass(cls, JobNotFoundError):
         job_id = (path_params or {}).get("job_id")
-        return JobNotFoundError(message, job_ids=() if job_id is None else (job_id,), **fields)
+        return cls(message, job_ids=() if job_id is None else (job_id,), **fields)
     return cls(message, **fields)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Iterable
 from contextlib import aclosing
 from typing import Any
 
@@ -19,6 +19,7 @@ from asyncjobs._exceptions import ConflictError, JobCancelledError, JobFailedErr
 from asyncjobs._models import TERMINAL, Job, JobStatus
 from asyncjobs._tuning import TUNING
 from asyncjobs._validation import check_job_id, check_job_ids, check_seconds, check_transport
+from asyncjobs.profiles import Profile
 
 from ._deadline import timeout_error
 from ._hub import Hub, follow
@@ -31,18 +32,21 @@ logger = logging.getLogger("asyncjobs")
 _CANCEL_CONCURRENCY = 8
 
 
-def job_error(job: Job) -> JobFailedError | JobCancelledError | None:
+def job_error(
+    job: Job, profile: Profile | None = None
+) -> JobFailedError | JobCancelledError | None:
     """The exception a failed or cancelled job raises in a wait (None for any other job).
 
     ``JobFailedError.details`` is ``{"job_id", "failure_reason"}`` (``failure_reason`` is
-    ``job.error``), plus ``error_reason`` when the API reports one; ``JobCancelledError.details``
-    is ``{"job_id"}``.
+    ``job.error``), plus what the profile's ``failure_details`` adds (``error_reason``, a
+    ``traceback``...); ``JobCancelledError.details`` is ``{"job_id"}``.
     """
     if job.status is JobStatus.FAILED:
-        details: dict[str, Any] = {"job_id": job.id, "failure_reason": job.error}
-        raw = job.raw
-        if isinstance(raw, Mapping) and raw.get("error_reason") is not None:
-            details["error_reason"] = raw["error_reason"]
+        details: dict[str, Any] = {}
+        if profile is not None:
+            details.update(profile.failure_details(job))
+        details["job_id"] = job.id
+        details["failure_reason"] = job.error
         reason = job.error or "no reason given"
         return JobFailedError(f"job {job.id!r} failed: {reason}", job=job, details=details)
     if job.status is JobStatus.CANCELLED:
@@ -68,9 +72,10 @@ def _many_timeout_error(
 class _Outcomes:
     """A listener that settles each job once: its final state, or the error following it."""
 
-    __slots__ = ("_fail_fast", "done", "first_error", "outcomes", "remaining")
+    __slots__ = ("_fail_fast", "_profile", "done", "first_error", "outcomes", "remaining")
 
-    def __init__(self, count: int, *, fail_fast: bool) -> None:
+    def __init__(self, count: int, *, fail_fast: bool, profile: Profile) -> None:
+        self._profile = profile
         self.outcomes: dict[str, Job | BaseException] = {}
         self.remaining = count
         self.first_error: BaseException | None = None
@@ -79,7 +84,7 @@ class _Outcomes:
 
     def on_job(self, job: Job) -> None:
         if job.status in TERMINAL and job.id not in self.outcomes:
-            error = job_error(job)
+            error = job_error(job, self._profile)
             self._settle(job.id, job if error is None else error, error)
 
     def on_error(self, job_id: str, error: BaseException) -> None:
@@ -203,14 +208,14 @@ async def wait_for_job(
     else:
         job = await _wait_alone(hub, job_id, timeout, transport, poll_interval)
     if raise_on_failure:
-        error = job_error(job)
+        error = job_error(job, hub.api.profile)
         if error is not None:
             raise error
     return job
 
 
 async def _wait_shared(hub: Hub, job_id: str, limit: float | None) -> Job:
-    waiter = _Outcomes(1, fail_fast=False)
+    waiter = _Outcomes(1, fail_fast=False, profile=hub.api.profile)
     hub.subscribe((job_id,), waiter)
     scope = asyncio.timeout(limit)
     try:
@@ -295,7 +300,9 @@ async def wait_for_jobs(
     if not ids:
         return []
     unique = list(dict.fromkeys(ids))
-    waiter = _Outcomes(len(unique), fail_fast=fail_fast and not return_exceptions)
+    waiter = _Outcomes(
+        len(unique), fail_fast=fail_fast and not return_exceptions, profile=hub.api.profile
+    )
     hub.subscribe(unique, waiter)
     scope = asyncio.timeout(timeout)
 

@@ -27,15 +27,16 @@ A new API in a few lines::
 from __future__ import annotations
 
 import base64
+import inspect
 import math
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Literal
 
 import attrs
 
 from asyncjobs._converter import cleanup_result_from, job_from_native, queue_stats_from
-from asyncjobs._exceptions import ProtocolError
+from asyncjobs._exceptions import APIError, ProtocolError
 from asyncjobs._models import (
     TRANSPORT_OPERATION,
     TRANSPORTS,
@@ -79,6 +80,29 @@ def _frozen_headers(value: Mapping[str, str]) -> Mapping[str, str]:
     return dict(value)
 
 
+def _check_paging(instance: Profile, attribute: attrs.Attribute[str], value: str) -> None:
+    if value not in ("cursor", "offset"):
+        raise ValueError(f"Profile paging must be 'cursor' or 'offset', got {value!r}")
+
+
+def _check_grace(instance: Profile, attribute: attrs.Attribute[float], value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise ValueError(f"Profile not_found_grace must be seconds >= 0, got {value!r}")
+
+
+def _takes_keyword(function: Callable[..., Any], name: str) -> bool:
+    """Whether ``function`` accepts the keyword argument ``name`` (or any, by ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(
+        parameter.kind is inspect.Parameter.VAR_KEYWORD
+        or (parameter.name == name and parameter.kind is not inspect.Parameter.POSITIONAL_ONLY)
+        for parameter in parameters
+    )
+
+
 @attrs.frozen(kw_only=True)
 class Profile:
     """How one job API is spoken: routes and auth as data, payload shapes as overridable hooks.
@@ -99,7 +123,18 @@ class Profile:
         max_batch: The most ids one ``get_many`` request may carry.
         max_page_size: The largest page ``list`` may ask for.
         ids_param: The query parameter of ``get_many`` (and ``events_many``) holding the ids.
+        paging: How ``list`` pages: ``"cursor"`` (each page names the next one's cursor) or
+            ``"offset"`` (the client counts: :meth:`list_params` gets the offset of the page
+            as its ``cursor``, and a page shorter than asked for is the last).
+        batch_via_list: Without a ``get_many`` route, read many jobs at once by paging through
+            the ``list`` route (newest first) and picking the ids wanted, instead of one GET
+            per job; ids not met in the first pages are read one by one.
+        not_found_grace: Seconds after this client submitted a job during which a 404 for it
+            means "not visible yet" (the job reads as PENDING), for APIs that learn of a job a
+            moment after accepting it; 0 trusts every 404.
     """
+
+    _submit_takes_key: ClassVar[bool] = True
 
     name: str
     routes: Mapping[str, Route] = attrs.field(converter=to_routes)
@@ -112,6 +147,14 @@ class Profile:
     max_batch: int = 100
     max_page_size: int = 100
     ids_param: str = "ids"
+    paging: Literal["cursor", "offset"] = attrs.field(default="cursor", validator=_check_paging)
+    batch_via_list: bool = False
+    not_found_grace: float = attrs.field(default=0.0, validator=_check_grace)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A subclass written before submit_body took the idempotency key still works.
+        cls._submit_takes_key = _takes_keyword(cls.submit_body, "idempotency_key")
 
     # -- routing -------------------------------------------------------------------------
 
@@ -136,7 +179,9 @@ class Profile:
         if self.auth == "bearer":
             return {"Authorization": f"Bearer {token}"}
         if self.auth == "basic":
-            encoded = base64.b64encode(f"{token}:".encode()).decode("ascii")
+            # "user:password" is both; a bare token is the user name with an empty password.
+            credentials = token if ":" in token else f"{token}:"
+            encoded = base64.b64encode(credentials.encode()).decode("ascii")
             return {"Authorization": f"Basic {encoded}"}
         if self.auth.startswith("header:"):
             return {self.auth[7:]: token}
@@ -145,11 +190,72 @@ class Profile:
             "in headers= instead"
         )
 
+    def path_params(
+        self, operation: str, *, job_id: str | None = None, name: str | None = None
+    ) -> dict[str, str]:
+        """The values of ``operation``'s path placeholders, from the call.
+
+        Default: ``{job_id}`` is the job's id and ``{name}`` the name given to ``submit_job``
+        (e.g. ``"POST /task/async-apply/{name}"`` puts the task's name in the path). Override
+        to fill other placeholders, e.g. an id made of two parts.
+
+        Raises:
+            ValueError: the route has a placeholder the call gives no value for.
+        """
+        params: dict[str, str] = {}
+        if job_id is not None:
+            params["job_id"] = job_id
+        if name is not None:
+            params["name"] = name
+        route = self.routes.get(operation)
+        if route is not None:
+            missing = [name for name in route.placeholders if name not in params]
+            if missing:
+                needs = ", ".join(f"{{{name}}}" for name in missing)
+                hint = " (give submit_job a name)" if "name" in missing else ""
+                raise ValueError(
+                    f"the {self.name!r} profile's {operation} route {route.path!r} needs "
+                    f"{needs}, which this call does not give{hint}"
+                )
+        return params
+
+    def operation_params(self, operation: str, *, job_id: str | None = None) -> dict[str, str]:
+        """The query of ``operation`` beyond what its own hook gives (:meth:`list_params`,
+        :meth:`poll_params`...), e.g. ``{"terminate": "true"}`` for a cancel.
+
+        Default: :meth:`get_params` for ``"get"``, nothing otherwise.
+        """
+        return self.get_params() if operation == "get" else {}
+
     def submit_body(
-        self, *, name: str | None, config: Mapping[str, Any] | None, priority: int
+        self,
+        *,
+        name: str | None,
+        config: Mapping[str, Any] | None,
+        priority: int,
+        idempotency_key: str | None = None,
     ) -> Any:
-        """The JSON body of a submit. Native: ``{"name", "config", "priority"}``."""
+        """The JSON body of a submit. Native: ``{"name", "config", "priority"}``.
+
+        Args:
+            name: The name given to ``submit_job``.
+            config: The config given to ``submit_job``.
+            priority: 1..4.
+            idempotency_key: The submit's key (also sent in :attr:`idempotency_header` when
+                there is one): an API whose clients choose the job's id uses it as the id, so
+                a repeated submit cannot create a second job (see :meth:`existing_job_id`).
+
+        Raises:
+            ValueError: the config lacks what the API needs (the message names it).
+        """
         return {"name": name, "config": dict(config or {}), "priority": priority}
+
+    def existing_job_id(self, idempotency_key: str) -> str | None:
+        """The id of the job a submit with ``idempotency_key`` created, for an API that
+        answers a repeated client-chosen id with an error (classified as a
+        :class:`ConflictError`): the client then reads and returns that job. Default: None
+        (the API deduplicates by :attr:`idempotency_header`, or not at all)."""
+        return None
 
     def list_params(
         self, *, status: JobStatus | None, page_size: int | None, cursor: str | None
@@ -292,6 +398,37 @@ class Profile:
     def parse_cleanup(self, payload: Any) -> CleanupResult:
         """Build :class:`CleanupResult` (``cleaned_jobs`` or ``removed_jobs``)."""
         return cleanup_result_from(payload)
+
+    def classify_error(
+        self, status: int, body: Any, *, operation: str | None
+    ) -> type[APIError] | None:
+        """The exception class of an error answer, where the status alone would mislead;
+        None (the default) goes by the status (404 :class:`JobNotFoundError`, 409
+        :class:`ConflictError`, 5xx :class:`ServerError`...).
+
+        An answer classified as anything but :class:`ServerError` or
+        :class:`RateLimitError` is not retried. E.g. an API that answers a duplicate id or a
+        delete of a running job with a 500 returns :class:`ConflictError`.
+
+        Args:
+            status: The HTTP status.
+            body: The decoded JSON body, or the body's text when it is not JSON.
+            operation: The operation answered (e.g. ``"delete"``), when known.
+        """
+        return None
+
+    def parse_log(self, text: str) -> str:
+        """The log text out of a ``log`` answer's body. Default: the body itself."""
+        return text
+
+    def failure_details(self, job: Job) -> dict[str, Any]:
+        """What a failed job adds to :attr:`JobFailedError.details` (beyond ``job_id`` and
+        ``failure_reason``, which is ``job.error``). Default: ``error_reason`` when the
+        payload has one (Celery-style APIs name the exception's class there)."""
+        raw = job.raw
+        if isinstance(raw, Mapping) and raw.get("error_reason") is not None:
+            return {"error_reason": raw["error_reason"]}
+        return {}
 
     def parse_error(self, body: Any) -> tuple[str | None, str | None]:
         """Read an error answer's reason and details: ``(error, details)``, each maybe None.

@@ -92,7 +92,12 @@ class DataikuProfile(Profile):
     """The data-science platform's jobs API (see the module docstring)."""
 
     def submit_body(
-        self, *, name: str | None, config: Mapping[str, Any] | None, priority: int
+        self,
+        *,
+        name: str | None,
+        config: Mapping[str, Any] | None,
+        priority: int,
+        idempotency_key: str | None = None,
     ) -> Any:
         """The job definition: ``config`` itself (e.g. ``{"type": ..., "outputs": [...]}``)."""
         body = dict(config or {})

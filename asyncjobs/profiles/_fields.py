@@ -20,6 +20,7 @@ __all__ = [
     "as_object",
     "error_fields",
     "epoch_ms",
+    "epoch_seconds",
     "field_id",
     "field_number",
     "field_text",
@@ -184,6 +185,23 @@ def epoch_ms(payload: Mapping[str, Any], key: str, api: str) -> datetime | None:
         except (OverflowError, OSError, ValueError):
             pass
     raise _bad(api, key, "milliseconds since the epoch", value)
+
+
+def epoch_seconds(payload: Mapping[str, Any], key: str, api: str) -> datetime | None:
+    """An optional time in seconds since the epoch (int or float); 0 means "not yet" (None).
+
+    Raises:
+        ProtocolError: the value is not a number.
+    """
+    value = payload.get(key)
+    if value is None or value == 0:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            pass
+    raise _bad(api, key, "seconds since the epoch", value)
 
 
 def id_in(payload: Any) -> str | None:

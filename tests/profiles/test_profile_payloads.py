@@ -17,26 +17,29 @@ import pytest
 
 from asyncjobs import Job, JobStatus, ProtocolError
 from asyncjobs.live import job_error
-from asyncjobs.profiles import PROFILES, Profile, get_profile
+from asyncjobs.profiles import NATIVE, PROFILES, Profile, get_profile
 from asyncjobs.profiles._compileo import COMPILEO, StreamError
 from asyncjobs.profiles._dataiku import DATAIKU
 from asyncjobs.profiles._fiddler import FIDDLER
+from asyncjobs.profiles._flower import FLOWER
+from asyncjobs.profiles._ray import RAY
 from asyncjobs.profiles._job_management import JOB_MANAGEMENT
 from asyncjobs.profiles._mammoth import MAMMOTH
 
 UTC_TIME = datetime(2024, 1, 21, 10, 30, tzinfo=UTC)
 
 
-def _details(job: Job) -> dict[str, Any]:
-    """The details of the JobFailedError a wait raises for this job."""
-    error = job_error(job)
+def _details(job: Job, profile: Profile = NATIVE) -> dict[str, Any]:
+    """The details of the JobFailedError a wait raises for this job (read by ``profile``)."""
+    error = job_error(job, profile)
     assert error is not None
     return error.details
 
 
 def test_every_builtin_profile_is_registered_under_its_fixed_name() -> None:
-    """The six names of DESIGN.md section 5 resolve to profiles of that name."""
+    """The eight names of DESIGN.md section 5 resolve to profiles of that name."""
     names = ["native", "compileo", "job-management", "mammoth", "fiddler", "dataiku"]
+    names += ["ray", "flower"]
     assert sorted(PROFILES) == sorted(names)
     for name in names:
         assert get_profile(name).name == name
@@ -50,12 +53,20 @@ def test_every_builtin_profile_is_registered_under_its_fixed_name() -> None:
         (MAMMOTH, {"X-API-KEY": "k1"}),
         (FIDDLER, {"Authorization": "Bearer k1"}),
         (DATAIKU, {"Authorization": "Basic " + base64.b64encode(b"k1:").decode()}),
+        (FLOWER, {"Authorization": "Basic " + base64.b64encode(b"k1:").decode()}),
+        (RAY, {"Authorization": "Bearer k1"}),
     ],
     ids=lambda value: value.name if isinstance(value, Profile) else "",
 )
 def test_token_is_sent_the_way_each_api_expects(profile: Profile, headers: dict[str, str]) -> None:
     """Bearer, an API-key header, or HTTP basic with the key as user name and no password."""
     assert profile.auth_headers("k1") == headers
+
+
+def test_a_user_and_password_token_is_http_basic_with_both() -> None:
+    """DESIGN.md section 5: a ``"user:password"`` token is both; only the first colon splits."""
+    expected = "Basic " + base64.b64encode(b"user:pa:ss").decode()
+    assert FLOWER.auth_headers("user:pa:ss") == {"Authorization": expected}
 
 
 @pytest.mark.parametrize(
@@ -69,6 +80,8 @@ def test_token_is_sent_the_way_each_api_expects(profile: Profile, headers: dict[
         (MAMMOTH, {"get", "get_many"}),
         (FIDDLER, {"get"}),
         (DATAIKU, {"list", "submit", "get", "cancel", "log"}),
+        (RAY, {"submit", "get", "list", "cancel", "delete", "log"}),
+        (FLOWER, {"submit", "get", "list", "cancel", "stats"}),
     ],
     ids=lambda value: value.name if isinstance(value, Profile) else "",
 )
@@ -635,7 +648,7 @@ def test_fiddler_envelope_is_unwrapped() -> None:
         ("SUCCESS", JobStatus.COMPLETED),
         ("FAILURE", JobStatus.FAILED),
         ("REVOKED", JobStatus.CANCELLED),
-        ("RECEIVED", JobStatus.UNKNOWN),
+        ("RECEIVED", JobStatus.PENDING),
     ],
 )
 def test_fiddler_every_celery_state(word: str, status: JobStatus) -> None:
@@ -654,7 +667,7 @@ def test_fiddler_error_message_is_the_error_and_error_reason_goes_into_details()
         }
     )
     assert job.error == "column 'age' has nulls"
-    assert _details(job) == {
+    assert _details(job, FIDDLER) == {
         "job_id": "550e8400-e29b-41d4-a716-446655440000",
         "failure_reason": "column 'age' has nulls",
         "error_reason": "ValueError",
