@@ -20,6 +20,7 @@ survived SIGKILL.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -49,10 +50,8 @@ def tagged(tag: str) -> dict[int, str]:
 
 def signal_all(pids: dict[int, str], signum: signal.Signals) -> None:
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signum)
-        except ProcessLookupError:
-            pass
 
 
 def stage(argv: str) -> int:
