@@ -10,10 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-import time
-from collections import deque
-from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any, Final
 
 from ._concurrency import run_bounded
@@ -26,11 +23,12 @@ from ._exceptions import (
     ProtocolError,
 )
 from ._models import TRANSPORT_OPERATION, CleanupResult, Job, JobStatus, QueueStats, Transport
+from ._remembered import RecentSubmits, Unoffered
 from ._transport import NOT_OFFERED, HTTPClient, Response
 from ._tuning import TUNING
 from .profiles import Profile
 
-__all__ = ["JobAPI", "Unoffered", "encode_config"]
+__all__ = ["JobAPI", "RecentSubmits", "Unoffered", "encode_config"]
 
 logger = logging.getLogger("asyncjobs")
 
@@ -53,78 +51,6 @@ def encode_config(config: object) -> None:
         raise TypeError(f"config must be JSON-serialisable: {exc}") from None
 
 
-class Unoffered(AbstractSet[str]):
-    """The operations a server was seen not to offer: a set whose members expire.
-
-    Each is forgotten ``TUNING.unoffered_ttl`` seconds after it was added, so one odd answer
-    (an error page where an event stream was expected) does not cost the client that transport
-    for the rest of its life: it is tried again after a while.
-    """
-
-    __slots__ = ("_until",)
-
-    def __init__(self) -> None:
-        self._until: dict[str, float] = {}
-
-    def add(self, operation: str) -> None:
-        """Remember that the server lacks ``operation`` (for ``TUNING.unoffered_ttl``)."""
-        self._until[operation] = time.monotonic() + TUNING.unoffered_ttl
-
-    def __contains__(self, operation: object) -> bool:
-        until = self._until.get(operation) if isinstance(operation, str) else None
-        if until is None:
-            return False
-        if time.monotonic() >= until:
-            del self._until[operation]  # type: ignore[arg-type]
-            return False
-        return True
-
-    def _current(self) -> list[str]:
-        return [name for name in list(self._until) if name in self]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._current())
-
-    def __len__(self) -> int:
-        return len(self._current())
-
-    def __repr__(self) -> str:
-        return f"Unoffered({set(self._current())!r})"
-
-
-class _Fresh:
-    """The jobs this client submitted within the profile's ``not_found_grace``: a 404 for one
-    of them means "not visible yet", and it reads as PENDING."""
-
-    __slots__ = ("_grace", "_names", "_order")
-
-    def __init__(self, grace: float) -> None:
-        self._grace = grace
-        self._names: dict[str, str | None] = {}
-        self._order: deque[tuple[float, str]] = deque()
-
-    def add(self, job_id: str, name: str | None) -> None:
-        if self._grace <= 0:
-            return
-        self._expire()
-        self._names[job_id] = name
-        self._order.append((time.monotonic() + self._grace, job_id))
-
-    def pending(self, job_id: str) -> Job | None:
-        """The PENDING job ``job_id`` is while it may not be visible yet, else None."""
-        self._expire()
-        if job_id not in self._names:
-            return None
-        return Job(id=job_id, status=JobStatus.PENDING, name=self._names[job_id])
-
-    def _expire(self) -> None:
-        order = self._order
-        now = time.monotonic()
-        while order and order[0][0] <= now:
-            _, job_id = order.popleft()
-            self._names.pop(job_id, None)
-
-
 class JobAPI:
     """Every job operation of one client, over its profile and request pipeline.
 
@@ -143,7 +69,7 @@ class JobAPI:
         self.http = http
         self.profile = profile
         self.unoffered = Unoffered()
-        self._fresh = _Fresh(profile.not_found_grace)
+        self._fresh = RecentSubmits(profile.not_found_grace)
 
     def offers(self, operation: str) -> bool:
         """Whether the profile has ``operation`` and the server was not seen to lack it."""

@@ -27,10 +27,8 @@ A new API in a few lines::
 from __future__ import annotations
 
 import base64
-import inspect
 import math
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 import attrs
@@ -39,68 +37,26 @@ from asyncjobs._converter import cleanup_result_from, job_from_native, queue_sta
 from asyncjobs._exceptions import APIError, ProtocolError
 from asyncjobs._models import (
     TRANSPORT_OPERATION,
-    TRANSPORTS,
     CleanupResult,
     Job,
     JobStatus,
     QueueStats,
     Transport,
-    as_transport,
 )
 from asyncjobs._urls import encode_ids
 
+from ._checks import (
+    check_auth,
+    check_grace,
+    check_paging,
+    frozen_headers,
+    takes_keyword,
+    to_transports,
+)
 from ._fields import error_fields, id_in, list_field, snippet
 from ._route import OPERATIONS, Route, to_routes
 
 __all__ = ["OPERATIONS", "Profile", "Route"]
-
-
-def _check_auth(instance: Profile, attribute: attrs.Attribute[str], value: str) -> None:
-    if value in ("bearer", "basic", "none"):
-        return
-    if value.startswith("header:") and re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", value[7:]):
-        return
-    raise ValueError(
-        f"Profile auth must be 'bearer', 'basic', 'none' or 'header:<Name>', got {value!r}"
-    )
-
-
-def _to_transports(value: Sequence[str]) -> tuple[Transport, ...]:
-    result: list[Transport] = []
-    for item in value:
-        transport = as_transport(item)
-        if transport is None:
-            known = ", ".join(repr(name) for name in TRANSPORTS)
-            raise ValueError(f"unknown transport {item!r}; known: {known}")
-        result.append(transport)
-    return tuple(result)
-
-
-def _frozen_headers(value: Mapping[str, str]) -> Mapping[str, str]:
-    return dict(value)
-
-
-def _check_paging(instance: Profile, attribute: attrs.Attribute[str], value: str) -> None:
-    if value not in ("cursor", "offset"):
-        raise ValueError(f"Profile paging must be 'cursor' or 'offset', got {value!r}")
-
-
-def _check_grace(instance: Profile, attribute: attrs.Attribute[float], value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-        raise ValueError(f"Profile not_found_grace must be seconds >= 0, got {value!r}")
-
-
-def _takes_keyword(function: Callable[..., Any], name: str) -> bool:
-    """Whether ``function`` accepts the keyword argument ``name`` (or any, by ``**kwargs``)."""
-    try:
-        parameters = inspect.signature(function).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(
-        parameter.kind is inspect.Parameter.VAR_KEYWORD
-        or (parameter.name == name and parameter.kind is not inspect.Parameter.POSITIONAL_ONLY)
-        for parameter in parameters
-    )
 
 
 @attrs.frozen(kw_only=True)
@@ -138,23 +94,23 @@ class Profile:
 
     name: str
     routes: Mapping[str, Route] = attrs.field(converter=to_routes)
-    auth: str = attrs.field(default="bearer", validator=_check_auth)
+    auth: str = attrs.field(default="bearer", validator=check_auth)
     transports: tuple[Transport, ...] = attrs.field(
-        default=("sse", "long-poll", "poll"), converter=_to_transports
+        default=("sse", "long-poll", "poll"), converter=to_transports
     )
-    headers: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_headers)
+    headers: Mapping[str, str] = attrs.field(factory=dict, converter=frozen_headers)
     idempotency_header: str | None = "Idempotency-Key"
     max_batch: int = 100
     max_page_size: int = 100
     ids_param: str = "ids"
-    paging: Literal["cursor", "offset"] = attrs.field(default="cursor", validator=_check_paging)
+    paging: Literal["cursor", "offset"] = attrs.field(default="cursor", validator=check_paging)
     batch_via_list: bool = False
-    not_found_grace: float = attrs.field(default=0.0, validator=_check_grace)
+    not_found_grace: float = attrs.field(default=0.0, validator=check_grace)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         # A subclass written before submit_body took the idempotency key still works.
-        cls._submit_takes_key = _takes_keyword(cls.submit_body, "idempotency_key")
+        cls._submit_takes_key = takes_keyword(cls.submit_body, "idempotency_key")
 
     # -- routing -------------------------------------------------------------------------
 

@@ -68,7 +68,7 @@ def create_app(
     max_body_size: int = DEFAULT_MAX_BODY_SIZE,
     transports: Collection[str] = ("sse", "long-poll"),
     hooks: ServerHooks | None = None,
-    profile: str = "native",
+    profile: str | type[Shape] = "native",
     profile_options: Mapping[str, Any] | None = None,
 ) -> web.Application:
     """Build the reference job server as an aiohttp application.
@@ -84,14 +84,16 @@ def create_app(
         transports: The live-update transports offered (``"sse"``, ``"long-poll"``); the routes
             of the others answer 404.
         hooks: Record requests and inject faults (the test harness passes its own).
-        profile: The API shape to serve: ``"native"`` or a built-in profile's name
+        profile: The API shape to serve: ``"native"``, a built-in profile's name
             (``"compileo"``, ``"job-management"``, ``"mammoth"``, ``"fiddler"``,
-            ``"dataiku"``), each mounted at its own base path (:data:`BASE_PATH`).
+            ``"dataiku"``, ``"ray"``, ``"flower"``), or a :class:`~.shapes.Shape` subclass
+            serving a custom API; each is mounted at its own base path (:data:`BASE_PATH`).
         profile_options: Options of that shape (see its module, e.g. compileo's
             ``rate_limit``, dataiku's ``project_key``).
 
     Raises:
         ValueError: an unknown profile or transport, or options the shape does not take.
+        TypeError: ``profile`` is neither a name nor a Shape subclass.
 
     Returns:
         The application; run it with :class:`aiohttp.web.AppRunner` (``handler_cancellation=True``

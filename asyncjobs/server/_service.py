@@ -146,8 +146,11 @@ class JobService:
         config: Mapping[str, Any] | None = None,
         priority: int = 2,
         idempotency_key: str | None = None,
+        job_id: str | None = None,
     ) -> tuple[Snapshot, bool]:
         """Create a job for ``caller`` (and queue it when the server runs jobs).
+
+        ``job_id`` names the job (an API whose caller picks the id); a fresh id when None.
 
         Returns:
             The job and True, or the job first created with the same ``idempotency_key`` by the
@@ -155,6 +158,7 @@ class JobService:
 
         Raises:
             ApiError: 400 when the config cannot be simulated (auto-run servers only).
+            ValueError: ``job_id`` is already taken.
         """
         if idempotency_key is not None:
             existing = self.store.find_idempotent(caller, idempotency_key)
@@ -172,6 +176,7 @@ class JobService:
             config=config,
             priority=priority,
             idempotency_key=idempotency_key,
+            job_id=job_id,
         )
         if self.runner is not None:
             self.runner.enqueue(snapshot.job_id, priority)

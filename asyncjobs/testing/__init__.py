@@ -36,6 +36,9 @@ corrupted or replaced bytes, refused connections, a slow drip, and seeded random
         url = proxy.url_for(server.url)   # point your code here
         proxy.reset(on_request="/events", in_event=True)
 
+To test a client profile of your own API offline, write a small :class:`Shape` for that API
+and serve it with ``JobServer(profile=MyShape)`` (docs/custom-shapes.md).
+
 The pytest plugin (:mod:`asyncjobs.testing._plugin`, registered when asyncjobs is installed)
 gives tests the fixtures ``job_server`` (a running :class:`JobServer`) and ``job_client`` (a
 client on it), for anyio's pytest plugin.
@@ -50,11 +53,19 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from asyncjobs.server import RecordedRequest, UnknownJobError
+    from asyncjobs.server.shapes import Shape
 
     from ._proxy import FaultProxy, ProxyFault
     from ._server import JobServer
 
-__all__ = ["FaultProxy", "JobServer", "ProxyFault", "RecordedRequest", "UnknownJobError"]
+__all__ = [
+    "FaultProxy",
+    "JobServer",
+    "ProxyFault",
+    "RecordedRequest",
+    "Shape",
+    "UnknownJobError",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -70,6 +81,10 @@ def __getattr__(name: str) -> Any:
         from asyncjobs import server
 
         return getattr(server, name)
+    if name == "Shape":
+        from asyncjobs.server.shapes import Shape
+
+        return Shape
     raise AttributeError(f"module 'asyncjobs.testing' has no attribute {name!r}")
 
 

@@ -48,17 +48,21 @@ class JobServer(JobDriving, NetworkHooks):
             of a transport left out answer 404, so a client falls back.
         workers: How many simulated jobs may run at once (auto_run).
         retry_ms: The ``retry:`` value sent at the start of each SSE stream.
-        profile: The API shape served: ``"native"`` or a built-in profile's name
+        profile: The API shape served: ``"native"``, a built-in profile's name
             (``"compileo"``, ``"job-management"``, ``"mammoth"``, ``"fiddler"``,
-            ``"dataiku"``); :attr:`url` is then that API's base URL and :attr:`shape` its
-            test hooks. With ``tokens``, each API's own credential (an API key, a key and
-            secret, HTTP basic's user name, a bearer token) must be one of them.
+            ``"dataiku"``, ``"ray"``, ``"flower"``), or a :class:`Shape` subclass serving
+            your own API (docs/custom-shapes.md); :attr:`url` is then that API's base URL
+            and :attr:`shape` its test hooks. With ``tokens``, each API's own credential (an
+            API key, a key and secret, HTTP basic's user name, a bearer token) must be one of
+            them.
         profile_options: Options of the shape, e.g. ``{"rate_limit": (200, 60)}`` for
-            ``compileo`` or ``{"project_key": "SALES"}`` for ``dataiku``.
+            ``compileo``, ``{"project_key": "SALES"}`` for ``dataiku``, or
+            ``{"visibility_delay": 0}`` for ``flower``.
         shutdown_timeout: Seconds :meth:`close` waits for requests still being handled.
 
     Raises:
-        TypeError: ``tokens`` is a single string.
+        TypeError: ``tokens`` is a single string, or ``profile`` is neither a name nor a
+            Shape subclass.
         ValueError: an unknown profile or transport, or a bad heartbeat.
 
     Example::
@@ -80,7 +84,7 @@ class JobServer(JobDriving, NetworkHooks):
         transports: Collection[str] = ("sse", "long-poll"),
         workers: int = DEFAULT_WORKERS,
         retry_ms: int = 1000,
-        profile: str = "native",
+        profile: str | type[Shape] = "native",
         shutdown_timeout: float = 5.0,
         profile_options: Mapping[str, Any] | None = None,
     ) -> None:

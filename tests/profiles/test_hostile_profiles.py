@@ -8,13 +8,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import AsyncIterator, Callable
-from contextlib import aclosing, asynccontextmanager
+from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from _live_helpers import wait_until
+from _tiny_server import Routes, serve
 from aiohttp import web
 
 from asyncjobs import (
@@ -34,42 +34,6 @@ _now = itertools.count()
 def now_naive() -> str:
     """A naive "now" that differs on every call (as APIs that fill updated_at do)."""
     return f"2024-01-21T10:30:{next(_now) % 60:02d}.{next(_now):06d}"
-
-
-class Routes:
-    """An app under ``prefix`` whose handlers are plain functions of the request."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-        self.app = web.Application()
-        self.hits: list[str] = []
-        self.open_streams = 0
-
-    def add(self, method: str, path: str, handler: Callable[..., Any]) -> None:
-        async def wrapped(request: web.Request) -> web.StreamResponse:
-            self.hits.append(f"{method} {path}")
-            result: web.StreamResponse = await handler(request)
-            return result
-
-        self.app.router.add_route(method, self.prefix + path, wrapped)
-
-    def count(self, hit: str) -> int:
-        return self.hits.count(hit)
-
-
-@asynccontextmanager
-async def serve(routes: Routes) -> AsyncIterator[str]:
-    runner = web.AppRunner(routes.app, handler_cancellation=True, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server = site._server
-    assert server is not None
-    port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-    try:
-        yield f"http://127.0.0.1:{port}{routes.prefix}"
-    finally:
-        await runner.cleanup()
 
 
 async def watch_all(client: Client, job_id: str | int, **options: Any) -> list[Job]:

@@ -22,9 +22,9 @@ from asyncjobs.profiles._compileo import COMPILEO, StreamError
 from asyncjobs.profiles._dataiku import DATAIKU
 from asyncjobs.profiles._fiddler import FIDDLER
 from asyncjobs.profiles._flower import FLOWER
-from asyncjobs.profiles._ray import RAY
 from asyncjobs.profiles._job_management import JOB_MANAGEMENT
 from asyncjobs.profiles._mammoth import MAMMOTH
+from asyncjobs.profiles._ray import RAY
 
 UTC_TIME = datetime(2024, 1, 21, 10, 30, tzinfo=UTC)
 

@@ -55,7 +55,13 @@ class ShapedStore(JobStore):
 
 
 class Shape:
-    """One API's routes on the shared store (subclasses are the built-in shapes).
+    """One API's routes on the shared store (subclasses are the built-in shapes, and any
+    custom API's shape: see docs/custom-shapes.md).
+
+    A subclass sets :attr:`name` (and :attr:`words` when the API has its own status words),
+    and defines :meth:`base_path` and :meth:`add_to`; it overrides :meth:`authenticate`,
+    :meth:`error_response`, :meth:`id_factory` and :meth:`check_options` where the API
+    differs from the defaults (bearer tokens, native JSON errors, UUID ids, no options).
 
     Args:
         service: The job operations (ownership, state rules, runner).
@@ -169,11 +175,19 @@ class Shape:
         return wrapped
 
     def error_response(self, exc: ApiError) -> web.Response:
-        """The API's answer for an error (status, body, headers)."""
-        raise NotImplementedError
+        """The API's answer for an error (status, body, headers).
+
+        By default the native JSON error body (``{"error", "details", "timestamp"}``); a shape
+        whose API answers errors otherwise overrides it.
+        """
+        return exc.response()
 
     def authenticate(self, request: web.Request) -> Owner:
         """The caller a request stands for, the API's way.
+
+        By default a bearer token (``Authorization: Bearer <token>``) when the server has
+        tokens; a shape whose API authenticates otherwise overrides it, usually with
+        :meth:`check_token`.
 
         Returns:
             The caller's token (the owner of the jobs it creates), or None on an open server.
@@ -181,7 +195,7 @@ class Shape:
         Raises:
             ApiError: 401 when tokens are configured and the request's credentials are not.
         """
-        raise NotImplementedError
+        return self.service.authenticate(request.headers.get("Authorization"))
 
     def check_token(self, token: str | None, missing: str, invalid: str) -> Owner:
         """The owner for a credential: None on an open server, else ``token`` if configured.
