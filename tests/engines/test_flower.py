@@ -122,7 +122,7 @@ async def test_list_jobs_filters_by_status_and_follows_pages(flower: Client) -> 
 
 async def test_watch_yields_each_change_in_order_and_ends_terminal(flower: Client) -> None:
     """watch() yields the current state, then each change in order, ending on SUCCESS."""
-    job = await apply(flower, "tasks.sleep", 1)
+    job = await apply(flower, "tasks.sleep", 2)
     seen: list[Job] = []
     with anyio.fail_after(ENGINE_PATIENCE + 5):
         async with aclosing(flower.watch(job.id, timeout=ENGINE_PATIENCE)) as updates:
@@ -130,10 +130,10 @@ async def test_watch_yields_each_change_in_order_and_ends_terminal(flower: Clien
                 seen.append(update)
     statuses = [update.status for update in seen]
     assert seen[-1].status is JobStatus.COMPLETED, statuses
-    assert seen[-1].result == {"slept": 1}
+    assert seen[-1].result == {"slept": 2}
     assert all(not update.is_terminal for update in seen[:-1]), statuses
     assert [rank(update) for update in seen] == sorted(rank(update) for update in seen), statuses
-    assert JobStatus.RUNNING in statuses, "a 1 s task was never seen running"
+    assert JobStatus.RUNNING in statuses, "a 2 s task was never seen running"
     for before, after in itertools.pairwise(seen):
         assert before.raw != after.raw, f"the same state yielded twice: {before.raw}"
 
