@@ -63,6 +63,7 @@ async def test_submit_returns_the_job_named_by_its_submission_id(ray: Client) ->
 
     again = await ray.get_job(job.id)
     assert again.id == job.id
+    assert again.name == "greeting"  # kept in Ray's metadata
     assert again.raw["metadata"]["k"] == "v"
     done = await ray.wait_for_job(job.id, timeout=ENGINE_PATIENCE)
     assert done.status is JobStatus.COMPLETED
