@@ -7,7 +7,6 @@ them) and turns each operation into requests and each answer into models through
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
@@ -28,27 +27,11 @@ from ._transport import NOT_OFFERED, HTTPClient, Response
 from ._tuning import TUNING
 from .profiles import Profile
 
-__all__ = ["JobAPI", "RecentSubmits", "Unoffered", "encode_config"]
+__all__ = ["JobAPI", "RecentSubmits", "Unoffered"]
 
 logger = logging.getLogger("asyncjobs")
 
 _GET_MANY: Final = "get_many"
-
-
-def encode_config(config: object) -> None:
-    """Check that a submit's ``config`` can be sent as JSON.
-
-    Raises:
-        TypeError: not a mapping, or not JSON-serialisable (the message says why).
-    """
-    if config is None:
-        return
-    if not isinstance(config, Mapping):
-        raise TypeError(f"config must be a mapping or None, got {type(config).__name__}")
-    try:
-        json.dumps(config)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"config must be JSON-serialisable: {exc}") from None
 
 
 class JobAPI:
@@ -115,6 +98,7 @@ class JobAPI:
                 "get",
                 path_params=profile.path_params("get", job_id=job_id),
                 params=profile.operation_params("get", job_id=job_id),
+                json=profile.operation_body("get", job_id=job_id),
             )
         except JobNotFoundError:
             pending = self._fresh.pending(job_id)
@@ -263,7 +247,8 @@ class JobAPI:
             size = largest if limit is None else min(limit - yielded, largest)
             params = profile.list_params(status=status, page_size=size, cursor=cursor)
             params.update(profile.operation_params("list"))
-            response = await self.http.request("list", params=params)
+            body = profile.list_body(status=status, page_size=size, cursor=cursor)
+            response = await self.http.request("list", params=params, json=body)
             jobs, cursor = profile.parse_list(self.payload(response, "list"))
             if offsets:
                 offset += len(jobs)
@@ -345,6 +330,7 @@ class JobAPI:
             operation,
             path_params=path_params,
             params=self.profile.operation_params(operation, job_id=job_id),
+            json=self.profile.operation_body(operation, job_id=job_id),
             tolerate_after_retry=(409,),
         )
         if response.status == 409:
@@ -371,6 +357,7 @@ class JobAPI:
             "delete",
             path_params=self.profile.path_params("delete", job_id=job_id),
             params=self.profile.operation_params("delete", job_id=job_id),
+            json=self.profile.operation_body("delete", job_id=job_id),
             tolerate_after_retry=(404,),
         )
 
@@ -380,17 +367,24 @@ class JobAPI:
             "log",
             path_params=self.profile.path_params("log", job_id=job_id),
             params=self.profile.operation_params("log", job_id=job_id),
+            json=self.profile.operation_body("log", job_id=job_id),
         )
         return self.profile.parse_log(response.text())
 
     async def stats(self) -> QueueStats:
         """Queue statistics (see :meth:`Client.queue_stats`)."""
-        response = await self.http.request("stats", params=self.profile.operation_params("stats"))
+        response = await self.http.request(
+            "stats",
+            params=self.profile.operation_params("stats"),
+            json=self.profile.operation_body("stats"),
+        )
         return self.profile.parse_stats(self.payload(response, "stats"))
 
     async def cleanup(self, max_age_hours: int) -> CleanupResult:
         """Delete old finished jobs (see :meth:`Client.cleanup`)."""
         params = self.profile.cleanup_params(max_age_hours=max_age_hours)
         params.update(self.profile.operation_params("cleanup"))
-        response = await self.http.request("cleanup", params=params)
+        response = await self.http.request(
+            "cleanup", params=params, json=self.profile.operation_body("cleanup")
+        )
         return self.profile.parse_cleanup(self.payload(response, "cleanup"))

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import AsyncGenerator, Iterable, Mapping
 from typing import Any, Literal, cast, overload
 
-from ._api import encode_config
 from ._client_base import ClientBase
 from ._models import CleanupResult, Job, JobStatus, QueueStats, WatchTransport
 from ._validation import (
@@ -22,6 +21,7 @@ from ._validation import (
     check_seconds,
     check_status,
     check_transport,
+    encode_config,
 )
 from .live import as_completed, wait_for_job, wait_for_jobs, watch, watch_jobs
 

@@ -5,6 +5,7 @@ Sans-I/O; shared by :class:`Client` and the watch and wait code (``check_job_id(
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping
 from typing import Final
@@ -15,6 +16,7 @@ from ._models import TRANSPORTS, JobStatus
 
 __all__ = [
     "check_base_url",
+    "encode_config",
     "check_header_value",
     "check_headers",
     "check_int",
@@ -168,3 +170,19 @@ def check_seconds(name: str, value: object, *, zero: bool) -> float | None:
             f"{name} must be a finite number of seconds {bound} or None, got {value!r}"
         )
     return seconds
+
+
+def encode_config(config: object) -> None:
+    """Check that a submit's ``config`` can be sent as JSON.
+
+    Raises:
+        TypeError: not a mapping, or not JSON-serialisable (the message says why).
+    """
+    if config is None:
+        return
+    if not isinstance(config, Mapping):
+        raise TypeError(f"config must be a mapping or None, got {type(config).__name__}")
+    try:
+        json.dumps(config)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"config must be JSON-serialisable: {exc}") from None

@@ -26,7 +26,6 @@ A new API in a few lines::
 
 from __future__ import annotations
 
-import base64
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
@@ -52,6 +51,7 @@ from ._checks import (
     frozen_headers,
     takes_keyword,
     to_transports,
+    token_headers,
 )
 from ._fields import error_fields, id_in, list_field, snippet
 from ._route import OPERATIONS, Route, to_routes
@@ -132,19 +132,7 @@ class Profile:
         Raises:
             ValueError: the profile takes no token (``auth="none"``).
         """
-        if self.auth == "bearer":
-            return {"Authorization": f"Bearer {token}"}
-        if self.auth == "basic":
-            # "user:password" is both; a bare token is the user name with an empty password.
-            credentials = token if ":" in token else f"{token}:"
-            encoded = base64.b64encode(credentials.encode()).decode("ascii")
-            return {"Authorization": f"Basic {encoded}"}
-        if self.auth.startswith("header:"):
-            return {self.auth[7:]: token}
-        raise ValueError(
-            f"the {self.name!r} profile takes no token (auth='none'): pass credentials "
-            "in headers= instead"
-        )
+        return token_headers(self.auth, token, profile=self.name)
 
     def path_params(
         self, operation: str, *, job_id: str | None = None, name: str | None = None
@@ -182,6 +170,12 @@ class Profile:
         Default: :meth:`get_params` for ``"get"``, nothing otherwise.
         """
         return self.get_params() if operation == "get" else {}
+
+    def operation_body(self, operation: str, *, job_id: str | None = None) -> Any:
+        """The JSON body of a cancel, restart, delete, get, log, stats or cleanup, or None (the
+        default) for none: e.g. a cancel that is a state change, ``{"state": "CANCELLING"}``.
+        A submit's body is :meth:`submit_body`, a list's :meth:`list_body`."""
+        return None
 
     def submit_body(
         self,
@@ -232,6 +226,13 @@ class Profile:
         if page_size is not None:
             params["limit"] = str(page_size)
         return params
+
+    def list_body(
+        self, *, status: JobStatus | None, page_size: int | None, cursor: str | None
+    ) -> Any:
+        """The JSON body of one list page, for an API that lists by POST with a filter body
+        (then :meth:`list_params` usually returns ``{}``); None (the default) for none."""
+        return None
 
     def many_params(self, job_ids: Sequence[str]) -> dict[str, str]:
         """The query of a ``get_many`` (or ``events_many``) request for ``job_ids``.

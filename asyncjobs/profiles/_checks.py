@@ -1,7 +1,9 @@
-"""Checks and converters of :class:`~asyncjobs.profiles.Profile`'s fields (sans-I/O)."""
+"""Checks and converters of :class:`~asyncjobs.profiles.Profile`'s fields, and the headers its
+``auth`` makes of a token (sans-I/O)."""
 
 from __future__ import annotations
 
+import base64
 import inspect
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -18,6 +20,7 @@ __all__ = [
     "frozen_headers",
     "takes_keyword",
     "to_transports",
+    "token_headers",
 ]
 
 
@@ -66,4 +69,25 @@ def takes_keyword(function: Callable[..., Any], name: str) -> bool:
         parameter.kind is inspect.Parameter.VAR_KEYWORD
         or (parameter.name == name and parameter.kind is not inspect.Parameter.POSITIONAL_ONLY)
         for parameter in parameters
+    )
+
+
+def token_headers(auth: str, token: str, *, profile: str) -> dict[str, str]:
+    """The headers that carry ``token`` the way ``auth`` says (see ``Profile.auth``).
+
+    Raises:
+        ValueError: ``auth`` is ``"none"``: the profile takes no token.
+    """
+    if auth == "bearer":
+        return {"Authorization": f"Bearer {token}"}
+    if auth == "basic":
+        # "user:password" is both; a bare token is the user name with an empty password.
+        credentials = token if ":" in token else f"{token}:"
+        encoded = base64.b64encode(credentials.encode()).decode("ascii")
+        return {"Authorization": f"Basic {encoded}"}
+    if auth.startswith("header:"):
+        return {auth[7:]: token}
+    raise ValueError(
+        f"the {profile!r} profile takes no token (auth='none'): pass credentials "
+        "in headers= instead"
     )

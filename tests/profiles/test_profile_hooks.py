@@ -167,6 +167,8 @@ class TasksAPI:
 
     async def revoke(self, request: web.Request) -> web.Response:
         self.queries.append(("cancel", dict(request.query)))
+        if request.can_read_body:
+            self.queries.append(("cancel body", await request.json()))
         task = self._visible(request)
         if request.query.get("terminate") == "true":
             task["state"] = "REVOKED"
@@ -342,3 +344,40 @@ async def test_a_profile_written_before_submit_body_took_the_key_still_submits(
     async with serve_routes(api.routes) as url, tasks_client(url, old) as client:
         job = await client.submit_job("tasks.add")
     assert job.id == "fixed"
+
+
+async def test_a_cancel_and_a_list_may_carry_a_body(api: TasksAPI) -> None:
+    """Some APIs cancel by a state change and list by POSTing a filter (Prefect does both)."""
+
+    class Bodies(TasksProfile):
+        def operation_body(self, operation: str, *, job_id: str | None = None) -> Any:
+            return {"state": {"type": "CANCELLING"}} if operation == "cancel" else None
+
+        def list_params(
+            self, *, status: JobStatus | None, page_size: int | None, cursor: str | None
+        ) -> dict[str, str]:
+            return {}
+
+        def list_body(
+            self, *, status: JobStatus | None, page_size: int | None, cursor: str | None
+        ) -> Any:
+            return {"offset": cursor or "0", "limit": str(page_size)}
+
+    filters: list[Any] = []
+
+    async def filtered(request: web.Request) -> web.Response:
+        body = await request.json()
+        filters.append(body)
+        return web.json_response({"a": {"state": "SUCCESS"}} if body["offset"] == "0" else {})
+
+    api.routes.add("POST", "/filter", filtered)
+    api.add("t-6", state="STARTED")
+    fields = {f.name: getattr(TASKS, f.name) for f in attrs.fields(TasksProfile)}
+    fields["routes"] = {**TASKS.routes, "list": Route("POST", "/filter")}
+    profile = Bodies(**fields)
+    async with serve_routes(api.routes) as url, tasks_client(url, profile) as client:
+        await client.cancel_job("t-6")
+        listed = [job.id async for job in client.list_jobs()]
+    assert ("cancel body", {"state": {"type": "CANCELLING"}}) in api.queries
+    assert listed == ["a"]
+    assert filters == [{"offset": "0", "limit": "10"}]
