@@ -142,6 +142,11 @@ class EventStream:
             return self.decoder.last_event_id or None
         return self._sent
 
+    @property
+    def pinned(self) -> bool:
+        """Whether :meth:`pin` set the resume point (since the last :meth:`connect`)."""
+        return self._pinned is not None
+
     def pin(self, event_id: str | None) -> None:
         """Resume from ``event_id`` (the last event the caller could use) instead of from the
         last one received: an event after it could not be used, and must be sent again. Holds

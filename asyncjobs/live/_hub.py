@@ -5,10 +5,14 @@ its listeners, so several waiters on one job share one subscription) and feeds e
 as few connections as the API allows:
 
 - a *multiplexed SSE stream* (``events_many``, or ``events_many_post`` for long id lists): jobs
-  subscribed together (in one event-loop iteration) join one stream, whose snapshots on connect
-  are their first states; up to ``TUNING.max_streams`` streams are opened, after which new jobs
-  join the smallest one: they are read first (batched), and it reconnects with the larger id set
-  from the oldest version read. 10,000 jobs waited at once cost one request and one connection;
+  subscribed together join one new stream, whose snapshots on connect are their first states.
+  New streams open at most once per ``TUNING.reopen_interval`` (jobs subscribed meanwhile wait
+  for the next one), and up to ``TUNING.max_streams``: once that many are open, the two
+  smallest neighbours are folded into one (it reconnects with both id sets), so a slot stays
+  free for the next batch and each id is sent again about log(batches) times, not at every
+  join. Only where no stream can be folded do new jobs join an open one: they are read first
+  (batched), and it reconnects with the larger id set. 10,000 jobs waited at once cost one
+  request and one connection;
 - where the server offers no such stream: *batched polling* (``get_many`` in batches, one loop
   for all jobs of the client, adaptive interval), or for a job waited on alone, a
   :class:`~._single.JobFollower` (per-job SSE or long poll) while there are only a few of those.
@@ -24,7 +28,9 @@ task outlives the waits that needed it.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import math
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable
 from typing import Any, TypeVar
@@ -56,7 +62,11 @@ class Hub:
         self._entries: dict[str, Entry] = {}
         self._pending: list[Entry] = []
         self._flush_scheduled = False
-        self._streams: list[MultiStream] = []
+        self._streams: list[MultiStream] = []  # oldest first
+        self._next_new = -math.inf  # loop time before which no new stream opens
+        self._fold_scheduled = False
+        self.watermark = 0
+        """The greatest numeric event id seen on any multiplexed stream (see :meth:`saw`)."""
         self._poller: Poller | None = None
         self._singles: set[SingleFeed] = set()
         self._closed = False
@@ -174,39 +184,96 @@ class Hub:
             and MULTIPLEXED not in self.api.unoffered
         )
 
+    def _room(self) -> int:
+        """The most ids one stream carries: a query's worth, or what a POST body can hold."""
+        profile = self.api.profile
+        room = TUNING.max_stream_ids if "events_many_post" in profile.routes else profile.max_batch
+        return max(1, room)
+
+    def _most_streams(self) -> int:
+        # Never more streams than the stream budget lets open at once: a stream waiting for a
+        # connection would hold its jobs' first states back indefinitely.
+        return min(TUNING.max_streams, self.api.http.connections.budget)
+
     def _assign(self, batch: list[Entry]) -> None:
         if not self._multiplexed():
             self.fallback(batch)
             return
-        profile = self.api.profile
-        # A stream carries at most `room` ids: a query's worth, or what a POST body can hold.
-        room = TUNING.max_stream_ids if "events_many_post" in profile.routes else profile.max_batch
-        room = max(1, room)
+        room = self._room()
         rest: list[Entry] = []
+        delay: float | None = None  # the new streams of this batch open together
         for start in range(0, len(batch), room):
             chunk = batch[start : start + room]
-            stream = self._stream_for(len(chunk), room)
+            stream = self._forming(len(chunk), room)
+            if stream is None and len(self._streams) < self._most_streams():
+                if delay is None:
+                    now = asyncio.get_running_loop().time()
+                    delay = max(0.0, self._next_new - now)
+                    self._next_new = now + delay + TUNING.reopen_interval
+                stream = MultiStream(self, delay=delay)
+                self._streams.append(stream)
+            elif stream is None:
+                stream = self._to_join(len(chunk), room)
             if stream is None:
                 rest.extend(chunk)
             else:
                 stream.add(chunk)
+        if delay is not None:
+            self._fold_soon()  # the new streams may have taken the last free slots
         if rest:  # every stream full: the rest is polled in batches
             self.fallback(rest)
 
-    def _stream_for(self, count: int, room: int) -> MultiStream | None:
-        # Never more streams than the stream budget lets open at once: a stream waiting for a
-        # connection would hold its jobs' first states back indefinitely.
-        most = min(TUNING.max_streams, self.api.http.connections.budget)
-        if len(self._streams) < most:
-            stream = MultiStream(self)
-            self._streams.append(stream)
-            return stream
+    def _forming(self, count: int, room: int) -> MultiStream | None:
+        """A new stream not connected yet that has room for ``count`` more jobs."""
+        for stream in reversed(self._streams):
+            if stream.gathering and len(stream) + count <= room:
+                return stream
+        return None
+
+    def _to_join(self, count: int, room: int) -> MultiStream | None:
+        """An open stream for jobs to join (read, then carried by its next connection)."""
         fitting = [s for s in self._streams if len(s) + count <= room]
         # A stream already due to reconnect for jobs that joined it takes these too: they
         # share its one batched read and one reconnect, rather than making another stream
         # reconnect as well.
         joining = [s for s in fitting if s.joining]
         return min(joining or fitting, key=len, default=None)
+
+    def saw(self, event_id: str) -> None:
+        """A multiplexed stream read events up to ``event_id``: the server's versions have
+        reached it (the floor of the next stream opened without ``Last-Event-ID``)."""
+        if event_id.isdigit() and event_id.isascii():
+            seen = int(event_id)
+            if seen > self.watermark:
+                self.watermark = seen
+
+    def settled(self, stream: MultiStream) -> None:
+        """``stream`` is connected and has a point to resume from: it may be folded now."""
+        if len(self._streams) >= self._most_streams():
+            self._fold_soon()
+
+    def _fold_soon(self) -> None:
+        if not self._fold_scheduled:
+            self._fold_scheduled = True
+            asyncio.get_running_loop().call_soon(self._fold)
+
+    def _fold(self) -> None:
+        """With every stream slot taken, fold the two neighbouring streams that carry the fewest
+        jobs together into the older one, once both can be (see :attr:`MultiStream.foldable`):
+        folding small streams and leaving big ones be keeps the ids sent again few."""
+        self._fold_scheduled = False
+        streams = self._streams
+        if self._closed or len(streams) < self._most_streams():
+            return
+        room = self._room()
+        best: tuple[int, MultiStream, MultiStream] | None = None
+        for older, newer in itertools.pairwise(streams):
+            size = len(older) + len(newer)
+            if size <= room and not newer.gathering and (best is None or size < best[0]):
+                best = (size, older, newer)
+        if best is not None and best[1].foldable and best[2].foldable:
+            best[1].absorb(best[2])
+        # Else the pair is still connecting (or rejoining): it settles, and this runs again.
 
     def fallback(self, batch: list[Entry]) -> None:
         """Follow ``batch`` without a multiplexed stream."""
@@ -258,10 +325,11 @@ class Hub:
             if late:
                 await asyncio.wait(late)
         self._closed = True
-        feeds: list[Feed] = [*self._streams, *self._singles]
+        feeds: list[Feed] = [*self._singles]
         if self._poller is not None:
             feeds.append(self._poller)
         tasks = [task for feed in feeds if (task := feed.task()) is not None]
+        tasks.extend(task for stream in self._streams for task in stream.tasks())
         error = RuntimeError("the client was closed while waiting for jobs")
         for job_id in list(self._entries):
             self.fail(job_id, error)
