@@ -9,13 +9,13 @@ batched polling), and watches of the same job share one subscription. An explici
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncGenerator
 
-from asyncjobs._exceptions import JobTimeoutError
-from asyncjobs._models import Job
+from asyncjobs._models import TERMINAL, Job
 
 from ._deadline import Expired, timeout_error, within
-from ._hub import Hub, follow
+from ._hub import Hub, _Failed
 from ._single import JobFollower
 
 __all__ = ["watch"]
@@ -35,16 +35,82 @@ def watch(
         UnsupportedOperationError: an explicit transport the API lacks (raised at once).
     """
     if transport == "auto" and poll_interval is None:
-
-        def expired(pending: list[str], job: Job | None) -> JobTimeoutError:
-            return timeout_error(job_id, timeout, job)
-
-        return follow(hub, [job_id], timeout=timeout, final_only=False, expired=expired)
+        return _watch_shared(hub, job_id, timeout)
     # Built first: an explicit transport the API lacks raises before anything is read.
     follower = JobFollower(
         hub.api, job_id, transport=transport, poll_interval=poll_interval, last=None
     )
     return _watch_alone(hub, follower, job_id, timeout)
+
+
+class _Viewer:
+    """The hub's listener for one ``watch()``: the states its consumer has not taken yet."""
+
+    __slots__ = ("expired", "items", "waiter")
+
+    def __init__(self) -> None:
+        self.items: deque[Job | _Failed] = deque()
+        self.waiter: asyncio.Future[None] | None = None
+        self.expired = False
+
+    def on_job(self, job: Job) -> None:
+        self.items.append(job)
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def on_error(self, job_id: str, error: BaseException) -> None:
+        self.items.append(_Failed(job_id, error))
+        self._wake()
+
+    def expire(self) -> None:
+        self.expired = True
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+
+async def _watch_shared(
+    hub: Hub,
+    job_id: str,
+    timeout: float | None,  # noqa: ASYNC109 (one timer for the whole watch)
+) -> AsyncGenerator[Job, None]:
+    """One job through the hub: its current state, then each change, until it ends.
+
+    :func:`._hub.follow` for one job, without what many jobs need (the set of jobs not ended,
+    the list of ids): thousands of watches are thousands of these, alive at once.
+    """
+    viewer = _Viewer()
+    items = viewer.items
+    hub.subscribe((job_id,), viewer)
+    loop = asyncio.get_running_loop()
+    timer = None if timeout is None else loop.call_at(loop.time() + timeout, viewer.expire)
+    try:
+        while True:
+            if not items:
+                # A state that arrived with the deadline is still delivered: only an empty
+                # viewer past the deadline ends the watch.
+                if viewer.expired:
+                    raise timeout_error(job_id, timeout, hub.current(job_id))
+                waiter = viewer.waiter = loop.create_future()
+                try:
+                    await waiter
+                finally:
+                    viewer.waiter = None
+                continue
+            item = items.popleft()
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+            if item.status in TERMINAL:
+                return
+    finally:
+        if timer is not None:
+            timer.cancel()
+        hub.unsubscribe((job_id,), viewer)
 
 
 async def _watch_alone(
