@@ -21,6 +21,7 @@ from asyncjobs._tuning import TUNING
 
 from ._entry import Entry, note_reconnect, note_transport, retries, stop_task, waiter_error
 from ._events import JOB_EVENTS, event_parser
+from ._reads import MULTIPLEXED, admit, confirm, covered, earlier, refused
 from ._single import new_backoff
 
 if TYPE_CHECKING:
@@ -29,9 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["MULTIPLEXED", "MultiStream"]
 
 logger = logging.getLogger("asyncjobs")
-
-MULTIPLEXED = "events_many"
-"""The operation remembered in ``JobAPI.unoffered`` when the server has no multiplexed streams."""
 
 
 class MultiStream:
@@ -233,7 +231,7 @@ class MultiStream:
                         self._unread.clear()  # the next connection sends every snapshot
                     else:
                         self._phase = "read"
-                        await self._admit()
+                        await admit(self)
                         continue
                 self._phase = "connect"
                 self._dirty = False
@@ -241,12 +239,12 @@ class MultiStream:
                     await self._connect()
                 except NotOffered as exc:
                     self._phase = "read"
-                    await self._refused(exc, None)
+                    await refused(self, exc, None)
                     continue
                 except APIError as exc:
                     if exc.status in NOT_OFFERED or exc.status == 403:
                         self._phase = "read"
-                        await self._refused(NotOffered(str(exc)), exc)
+                        await refused(self, NotOffered(str(exc)), exc)
                         continue
                     if self._give_up(exc):
                         raise
@@ -273,7 +271,7 @@ class MultiStream:
                     # Closed early, yet jobs are not finished as far as we know: confirm their
                     # states with a read rather than reconnecting for jobs that have ended.
                     self._phase = "read"
-                    await self._confirm()
+                    await confirm(self)
                 if not self.entries:
                     break
                 if stream.healthy():
@@ -313,56 +311,15 @@ class MultiStream:
             return self._backoff.failures + 1 >= self._api.http.retry.attempts
         return self._backoff.exhausted()
 
-    async def _admit(self) -> None:
-        """Read the jobs that joined, pass their states on, and note where to resume from."""
-        batch = self._unread[:]
-        ids = [entry.id for entry in batch if self.entries.get(entry.id) is entry]
-        hub = self._hub
-        try:
-            jobs, errors = await self._api.read_many(ids, confirm_missing=True)
-        except (APIError, TransportError, ProtocolError) as exc:
-            if not retries(exc, self._backoff):
-                del self._unread[: len(batch)]
-                for job_id in ids:
-                    hub.fail(job_id, exc)
-                return
-            logger.info("reading %d jobs: %s; retrying", len(ids), exc)
-            await asyncio.sleep(self._backoff.delay())
-            return
-        del self._unread[: len(batch)]
-        for job in jobs:
-            hub.deliver(job)
-        for job_id, error in errors.items():
-            hub.fail(job_id, error)
-        for entry in batch:
-            if self.entries.get(entry.id) is entry and (
-                entry.job is None or entry.job.version is None
-            ):
-                self._resend_all = True  # an API without versions: resume with every snapshot
-
-    async def _confirm(self) -> None:
-        hub = self._hub
-        try:
-            jobs, errors = await self._api.read_many(list(self.entries), confirm_missing=True)
-        except (APIError, TransportError, ProtocolError) as exc:
-            if not retries(exc, self._backoff):
-                raise
-            logger.info("confirming %d jobs after the stream closed: %s", len(self.entries), exc)
-            return  # the reconnect resumes them anyway
-        for job in jobs:
-            hub.deliver(job)
-        for job_id, error in errors.items():
-            hub.fail(job_id, error)
-
     def _resume_from(self) -> str | None:
         if self._resend_all:
             return None  # from the start: every job's snapshot
         folding = self._folding
         if not folding:
             return self._stream.resume_id
-        point = _covered(*folding[0])
+        point = covered(*folding[0])
         for stream, floor in folding[1:]:
-            point = _earlier(point, _covered(stream, floor))
+            point = earlier(point, covered(stream, floor))
         return point
 
     async def _connect(self) -> None:
@@ -430,7 +387,7 @@ class MultiStream:
                                     stream.pin(good)
                                     if not confirmed:
                                         confirmed = True
-                                        await self._confirm()
+                                        await confirm(self)
                                 continue
                             deliver(job)
                         good = event.id
@@ -445,63 +402,7 @@ class MultiStream:
                 settled = True
                 self._hub.settled(self)
 
-    async def _refused(self, reason: NotOffered, error: APIError | None) -> None:
-        """The stream was refused: some jobs gone or not ours, or no such streams at all?
-
-        The jobs are read to tell (a 404 or non-stream answer is "not offered" only once the
-        jobs are known to exist): the ones that fail are dropped and the stream is tried again
-        without them; if none fails, a 403 is raised and anything else means "not offered".
-        """
-        hub = self._hub
-        jobs, errors = await self._api.read_many(list(self.entries), confirm_missing=True)
-        for job in jobs:
-            hub.deliver(job)
-        for job_id, failure in errors.items():
-            hub.fail(job_id, failure)
-        if errors or not self.entries:
-            return
-        if error is not None and error.status == 403:
-            raise error
-        if reason.remember:
-            hub.api.unoffered.add(MULTIPLEXED)
-        batch = list(self.entries.values())
-        note_transport(hub.api.http.hooks, "dropped", "sse-multiplexed", self.entries, str(reason))
-        self.entries.clear()
-        self._unread.clear()
-        self.stop()
-        for entry in batch:
-            entry.feed = None
-        hub.fallback(batch)
-
     def _fail_all(self, error: BaseException) -> None:
         self._unread.clear()
         for job_id in list(self.entries):
             self._hub.fail(job_id, error)
-
-
-def _covered(stream: EventStream, floor: int | None) -> str | None:
-    """Where a stream's jobs can resume from: its resume point, or its floor where that is
-    later (see :meth:`MultiStream._floor_if_complete`), unless an event was pinned."""
-    point = stream.resume_id
-    if (
-        floor is not None
-        and point is not None
-        and not stream.pinned
-        and point.isascii()
-        and point.isdigit()
-        and int(point) < floor
-    ):
-        return str(floor)
-    return point
-
-
-def _earlier(one: str | None, other: str | None) -> str | None:
-    """The earlier of two resume points (event ids that are versions), or None (from the
-    snapshots) where either is None or they do not compare as numbers."""
-    if one is None or other is None:
-        return None
-    if one == other:
-        return one
-    if one.isascii() and one.isdigit() and other.isascii() and other.isdigit():
-        return one if int(one) <= int(other) else other
-    return None

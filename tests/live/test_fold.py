@@ -17,7 +17,7 @@ from _live_helpers import PATIENCE, bounded, next_within, wait_until
 
 from asyncjobs import Client, Job
 from asyncjobs._tuning import TUNING
-from asyncjobs.live._multi import _earlier
+from asyncjobs.live._reads import earlier
 from asyncjobs.testing import JobServer
 
 pytestmark = pytest.mark.anyio
@@ -193,9 +193,9 @@ async def test_a_stream_restarted_between_the_slices_of_a_read_loses_no_event(
 def test_resume_points_compare_as_numbers_or_not_at_all() -> None:
     """The earlier of two resume points: numerically, or the snapshots (None) when either is
     missing or they are not numbers."""
-    assert _earlier("9", "10") == "9"
-    assert _earlier("10", "9") == "9"
-    assert _earlier("7", "7") == "7"
-    assert _earlier(None, "7") is None
-    assert _earlier("7", None) is None
-    assert _earlier("abc", "abd") is None
+    assert earlier("9", "10") == "9"
+    assert earlier("10", "9") == "9"
+    assert earlier("7", "7") == "7"
+    assert earlier(None, "7") is None
+    assert earlier("7", None) is None
+    assert earlier("abc", "abd") is None
