@@ -261,7 +261,11 @@ class EventStream:
             return None
         loop = asyncio.get_running_loop()
         if self._busy:
-            pause = self._events_at + self._coalesce - loop.time()
+            # Until the end of the window the last read fell in, on a grid shared by every
+            # stream of the process: busy streams are read in the same loop iteration, so the
+            # waiters they wake run together too (not one iteration per stream).
+            window = self._coalesce
+            pause = (self._events_at // window + 1) * window - loop.time()
             if pause > 0:
                 await self._gather(pause)
         self._waiting_since = loop.time()
