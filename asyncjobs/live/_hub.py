@@ -136,8 +136,17 @@ class Hub:
         entry = self._entries.get(job.id)
         if entry is None:
             return False
-        if not supersedes(entry.job, job):
-            return False
+        last = entry.job
+        if last is not None:
+            # supersedes(), its common case inline (this runs for every event): versions that
+            # differ decide alone.
+            version = job.version
+            seen = last.version
+            if version is None or seen is None or version == seen:
+                if not supersedes(last, job):
+                    return False
+            elif version < seen:
+                return False
         entry.job = job
         for listener in entry.listeners:
             listener.on_job(job)
