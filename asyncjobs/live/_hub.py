@@ -6,8 +6,9 @@ as few connections as the API allows:
 
 - a *multiplexed SSE stream* (``events_many``, or ``events_many_post`` for long id lists): jobs
   subscribed together join one new stream, whose snapshots on connect are their first states.
-  New streams open at most once per ``TUNING.reopen_interval`` (jobs subscribed meanwhile wait
-  for the next one), and up to ``TUNING.max_streams``: once that many are open, the two
+  New streams open at most once per ``TUNING.reopen_interval`` on average (jobs subscribed
+  meanwhile wait for the next one; a few open at once after a quiet spell), and up to
+  ``TUNING.max_streams``: once that many are open, the two
   smallest neighbours are folded into one (it reconnects with both id sets), so a slot stays
   free for the next batch and each id is sent again about log(batches) times, not at every
   join. Only where no stream can be folded do new jobs join an open one: they are read first
@@ -45,6 +46,9 @@ from ._poller import Poller, SingleFeed
 __all__ = ["Entry", "Feed", "Hub", "Listener"]
 
 logger = logging.getLogger("asyncjobs")
+
+_NEW_STREAM_BURST = 3
+"""How many new streams may open at once after a quiet spell (see :meth:`Hub._when_new`)."""
 
 _T = TypeVar("_T")
 
@@ -215,9 +219,7 @@ class Hub:
             stream = self._forming(len(chunk), room)
             if stream is None and len(self._streams) < self._most_streams():
                 if delay is None:
-                    now = asyncio.get_running_loop().time()
-                    delay = max(0.0, self._next_new - now)
-                    self._next_new = now + delay + TUNING.reopen_interval
+                    delay = self._when_new()
                 stream = MultiStream(self, delay=delay)
                 self._streams.append(stream)
             elif stream is None:
@@ -230,6 +232,17 @@ class Hub:
             self._fold_soon()  # the new streams may have taken the last free slots
         if rest:  # every stream full: the rest is polled in batches
             self.fallback(rest)
+
+    def _when_new(self) -> float:
+        """Seconds until a new stream may open: new streams open at most once per
+        ``reopen_interval`` on average, a few at once after a quiet spell (a rate with a burst,
+        as a token bucket: the first watches of a quiet client get their state at once, a
+        trickle of thousands shares one stream per interval)."""
+        now = asyncio.get_running_loop().time()
+        interval = TUNING.reopen_interval
+        due = max(self._next_new, now)
+        self._next_new = due + interval
+        return max(0.0, due - (_NEW_STREAM_BURST - 1) * interval - now)
 
     def _forming(self, count: int, room: int) -> MultiStream | None:
         """A new stream not connected yet that has room for ``count`` more jobs."""

@@ -199,3 +199,33 @@ def test_resume_points_compare_as_numbers_or_not_at_all() -> None:
     assert earlier(None, "7") is None
     assert earlier("7", None) is None
     assert earlier("abc", "abd") is None
+
+
+async def test_new_streams_open_at_once_after_a_quiet_spell_then_at_a_bounded_rate(
+    server: JobServer, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first few watches of a quiet client each get a stream (and their first state) at
+    once; past that burst, new streams wait for their turn (one per reopen_interval), and the
+    jobs subscribed meanwhile gather on the one waiting stream instead of opening more."""
+    monkeypatch.setattr(TUNING, "max_streams", 8)
+    monkeypatch.setattr(TUNING, "reopen_interval", 60.0)  # the next turn is far off
+    jobs = [server.create_job(status="running") for _ in range(5)]
+    watches = [client.watch(job.id, timeout=120) for job in jobs]
+    for job, watch in zip(jobs[:3], watches[:3], strict=True):
+        first = await next_within(watch, f"{job.id}'s first state, within the burst")
+        assert first.version == job.version
+    waiting = [asyncio.ensure_future(anext(watch)) for watch in watches[3:]]
+    await wait_until(
+        lambda: all(job.id in client._hub._entries for job in jobs),
+        message="the later watches never subscribed",
+    )
+    streams = client._hub._streams
+    assert [stream.gathering for stream in streams] == [False, False, False, True]
+    assert set(streams[-1].entries) == {jobs[3].id, jobs[4].id}
+    assert server.streams_opened == 3
+    for task in waiting:
+        task.cancel()
+    await asyncio.gather(*waiting, return_exceptions=True)
+    for watch in watches:
+        await watch.aclose()  # type: ignore[attr-defined]
+    assert not client._hub._streams
