@@ -153,28 +153,43 @@ def watch(
 
 
 class _Viewer:
-    """The hub's listener for one ``watch()``: the states its consumer has not taken yet."""
+    """The hub's listener for one ``watch()``: the states its consumer has not taken yet, the
+    oldest in ``first`` and any others (rare: the consumer is slower than the job) in ``more``,
+    a queue made only when needed (thousands of watches wait at once: an object less each)."""
 
-    __slots__ = ("expired", "items", "waiter")
+    __slots__ = ("expired", "first", "more", "waiter")
 
     def __init__(self) -> None:
-        self.items: deque[Job | _Failed] = deque()
+        self.first: Job | _Failed | None = None
+        self.more: deque[Job | _Failed] | None = None
         self.waiter: asyncio.Future[None] | None = None
         self.expired = False
 
     def on_job(self, job: Job) -> None:
-        self.items.append(job)
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self._put(job)
 
     def on_error(self, job_id: str, error: BaseException) -> None:
-        self.items.append(_Failed(job_id, error))
-        self._wake()
+        self._put(_Failed(job_id, error))
 
     def expire(self) -> None:
         self.expired = True
         self._wake()
+
+    def _put(self, item: Job | _Failed) -> None:
+        if self.first is None:
+            self.first = item
+        elif self.more is None:
+            self.more = deque((item,))
+        else:
+            self.more.append(item)
+        self._wake()
+
+    def take(self) -> Job | _Failed | None:
+        """The oldest state not taken yet (or the error ending the watch), or None."""
+        item = self.first
+        more = self.more
+        self.first = more.popleft() if more else None
+        return item
 
     def _wake(self) -> None:
         waiter = self.waiter
@@ -189,17 +204,17 @@ async def _watch_shared(
 ) -> AsyncGenerator[Job, None]:
     """One job through the hub: its current state, then each change, until it ends.
 
-    :func:`._hub.follow` for one job, without what many jobs need (the set of jobs not ended,
-    the list of ids): thousands of watches are thousands of these, alive at once.
+    :func:`follow` for one job, without what many jobs need (the set of jobs not ended, the
+    list of ids, a queue): thousands of watches are thousands of these, alive at once.
     """
     viewer = _Viewer()
-    items = viewer.items
     hub.subscribe((job_id,), viewer)
     loop = asyncio.get_running_loop()
     timer = None if timeout is None else loop.call_at(loop.time() + timeout, viewer.expire)
     try:
         while True:
-            if not items:
+            item = viewer.take()
+            if item is None:
                 # A state that arrived with the deadline is still delivered: only an empty
                 # viewer past the deadline ends the watch.
                 if viewer.expired:
@@ -210,7 +225,6 @@ async def _watch_shared(
                 finally:
                     viewer.waiter = None
                 continue
-            item = items.popleft()
             if isinstance(item, _Failed):
                 raise item.error
             yield item
