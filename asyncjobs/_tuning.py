@@ -70,7 +70,7 @@ class Tuning:
     poll_start: float = 0.2
     poll_growth: float = 1.5
     poll_cap: float = 3.0
-    max_streams: int = 3
+    max_streams: int = 4
     reopen_interval: float = 0.1
     read_concurrency: int = 4
     unoffered_ttl: float = 300.0

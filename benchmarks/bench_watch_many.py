@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import multiprocessing
 import os
 import random
@@ -252,6 +253,20 @@ async def _client(
         span = _span(args["arrival"])
         deadline = start + span + args["grace"]
         await asyncio.sleep(max(0.0, start - time.time()))
+        # The collector's share: what the objects alive at once (10,000 watches, their tasks)
+        # cost the process in collections, and the longest pause (a submit waits through it).
+        collections = {"seconds": 0.0, "longest": 0.0, "began": 0.0}
+
+        def collecting(phase: str, info: dict[str, Any]) -> None:
+            now = time.perf_counter()
+            if phase == "start":
+                collections["began"] = now
+            else:
+                spent = now - collections["began"]
+                collections["seconds"] += spent
+                collections["longest"] = max(collections["longest"], spent)
+
+        gc.callbacks.append(collecting)
         cpu0 = _cpu()
         rss0 = _maxrss_mb()
         tasks: list[asyncio.Task[None]] = []
@@ -299,6 +314,7 @@ async def _client(
             await asyncio.wait(left, timeout=10)
         finished_at = time.time()
         cpu = _cpu() - cpu0
+        gc.callbacks.remove(collecting)
         rss = _maxrss_mb() - rss0
     return {
         "cpu": cpu,
@@ -315,6 +331,8 @@ async def _client(
         "submit_errors": submit_errors,
         "unfinished_submits": unfinished_submits,
         "finals": finals,
+        "gc_seconds": collections["seconds"],
+        "gc_longest": collections["longest"],
     }
 
 
@@ -484,6 +502,8 @@ def main() -> None:
     row("submit latency p50, ms", [f"{r['submit_p50']:.1f}" for r in shown])
     row("submit latency p99, ms", [f"{r['submit_p99']:.1f}" for r in shown])
     row("client CPU, s", [f"{r['cpu']:.2f}" for r in shown])
+    row("  of which garbage collection, s", [f"{r['gc_seconds']:.2f}" for r in shown])
+    row("  longest collection pause, ms", [f"{r['gc_longest'] * 1000:.1f}" for r in shown])
     row("client wall (to the end), s", [f"{r['wall']:.1f}" for r in shown])
     row("client RSS growth, MB", [f"{r['rss_delta']:.1f}" for r in shown])
     row("server CPU, s", [f"{r['server_cpu']:.2f}" for r in shown])

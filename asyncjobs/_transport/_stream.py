@@ -142,6 +142,11 @@ class EventStream:
             return self.decoder.last_event_id or None
         return self._sent
 
+    @property
+    def pinned(self) -> bool:
+        """Whether :meth:`pin` set the resume point (since the last :meth:`connect`)."""
+        return self._pinned is not None
+
     def pin(self, event_id: str | None) -> None:
         """Resume from ``event_id`` (the last event the caller could use) instead of from the
         last one received: an event after it could not be used, and must be sent again. Holds
@@ -256,7 +261,11 @@ class EventStream:
             return None
         loop = asyncio.get_running_loop()
         if self._busy:
-            pause = self._events_at + self._coalesce - loop.time()
+            # Until the end of the window the last read fell in, on a grid shared by every
+            # stream of the process: busy streams are read in the same loop iteration, so the
+            # waiters they wake run together too (not one iteration per stream).
+            window = self._coalesce
+            pause = (self._events_at // window + 1) * window - loop.time()
             if pause > 0:
                 await self._gather(pause)
         self._waiting_since = loop.time()

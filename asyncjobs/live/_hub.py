@@ -5,10 +5,15 @@ its listeners, so several waiters on one job share one subscription) and feeds e
 as few connections as the API allows:
 
 - a *multiplexed SSE stream* (``events_many``, or ``events_many_post`` for long id lists): jobs
-  subscribed together (in one event-loop iteration) join one stream, whose snapshots on connect
-  are their first states; up to ``TUNING.max_streams`` streams are opened, after which new jobs
-  join the smallest one: they are read first (batched), and it reconnects with the larger id set
-  from the oldest version read. 10,000 jobs waited at once cost one request and one connection;
+  subscribed together join one new stream, whose snapshots on connect are their first states.
+  New streams open at most once per ``TUNING.reopen_interval`` on average (jobs subscribed
+  meanwhile wait for the next one; a few open at once after a quiet spell), and up to
+  ``TUNING.max_streams``: once that many are open, the two
+  smallest neighbours are folded into one (it reconnects with both id sets), so a slot stays
+  free for the next batch and each id is sent again about log(batches) times, not at every
+  join. Only where no stream can be folded do new jobs join an open one: they are read first
+  (batched), and it reconnects with the larger id set. 10,000 jobs waited at once cost one
+  request and one connection;
 - where the server offers no such stream: *batched polling* (``get_many`` in batches, one loop
   for all jobs of the client, adaptive interval), or for a job waited on alone, a
   :class:`~._single.JobFollower` (per-job SSE or long poll) while there are only a few of those.
@@ -24,9 +29,10 @@ task outlives the waits that needed it.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
-from collections import deque
-from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable
+import math
+from collections.abc import Coroutine, Iterable
 from typing import Any, TypeVar
 
 from asyncjobs._api import JobAPI
@@ -37,9 +43,12 @@ from ._entry import Entry, Feed, Listener, note_transport, waiter_error
 from ._multi import MULTIPLEXED, MultiStream
 from ._poller import Poller, SingleFeed
 
-__all__ = ["Entry", "Feed", "Hub", "Inbox", "Listener", "follow"]
+__all__ = ["Entry", "Feed", "Hub", "Listener"]
 
 logger = logging.getLogger("asyncjobs")
+
+_NEW_STREAM_BURST = 3
+"""How many new streams may open at once after a quiet spell (see :meth:`Hub._when_new`)."""
 
 _T = TypeVar("_T")
 
@@ -56,7 +65,11 @@ class Hub:
         self._entries: dict[str, Entry] = {}
         self._pending: list[Entry] = []
         self._flush_scheduled = False
-        self._streams: list[MultiStream] = []
+        self._streams: list[MultiStream] = []  # oldest first
+        self._next_new = -math.inf  # loop time before which no new stream opens
+        self._fold_scheduled = False
+        self.watermark = 0
+        """The greatest numeric event id seen on any multiplexed stream (see :meth:`saw`)."""
         self._poller: Poller | None = None
         self._singles: set[SingleFeed] = set()
         self._closed = False
@@ -127,8 +140,17 @@ class Hub:
         entry = self._entries.get(job.id)
         if entry is None:
             return False
-        if not supersedes(entry.job, job):
-            return False
+        last = entry.job
+        if last is not None:
+            # supersedes(), its common case inline (this runs for every event): versions that
+            # differ decide alone.
+            version = job.version
+            seen = last.version
+            if version is None or seen is None or version == seen:
+                if not supersedes(last, job):
+                    return False
+            elif version < seen:
+                return False
         entry.job = job
         for listener in entry.listeners:
             listener.on_job(job)
@@ -174,39 +196,105 @@ class Hub:
             and MULTIPLEXED not in self.api.unoffered
         )
 
+    def _room(self) -> int:
+        """The most ids one stream carries: a query's worth, or what a POST body can hold."""
+        profile = self.api.profile
+        room = TUNING.max_stream_ids if "events_many_post" in profile.routes else profile.max_batch
+        return max(1, room)
+
+    def _most_streams(self) -> int:
+        # Never more streams than the stream budget lets open at once: a stream waiting for a
+        # connection would hold its jobs' first states back indefinitely.
+        return min(TUNING.max_streams, self.api.http.connections.budget)
+
     def _assign(self, batch: list[Entry]) -> None:
         if not self._multiplexed():
             self.fallback(batch)
             return
-        profile = self.api.profile
-        # A stream carries at most `room` ids: a query's worth, or what a POST body can hold.
-        room = TUNING.max_stream_ids if "events_many_post" in profile.routes else profile.max_batch
-        room = max(1, room)
+        room = self._room()
         rest: list[Entry] = []
+        delay: float | None = None  # the new streams of this batch open together
         for start in range(0, len(batch), room):
             chunk = batch[start : start + room]
-            stream = self._stream_for(len(chunk), room)
+            stream = self._forming(len(chunk), room)
+            if stream is None and len(self._streams) < self._most_streams():
+                if delay is None:
+                    delay = self._when_new()
+                stream = MultiStream(self, delay=delay)
+                self._streams.append(stream)
+            elif stream is None:
+                stream = self._to_join(len(chunk), room)
             if stream is None:
                 rest.extend(chunk)
             else:
                 stream.add(chunk)
+        if delay is not None:
+            self._fold_soon()  # the new streams may have taken the last free slots
         if rest:  # every stream full: the rest is polled in batches
             self.fallback(rest)
 
-    def _stream_for(self, count: int, room: int) -> MultiStream | None:
-        # Never more streams than the stream budget lets open at once: a stream waiting for a
-        # connection would hold its jobs' first states back indefinitely.
-        most = min(TUNING.max_streams, self.api.http.connections.budget)
-        if len(self._streams) < most:
-            stream = MultiStream(self)
-            self._streams.append(stream)
-            return stream
+    def _when_new(self) -> float:
+        """Seconds until a new stream may open: new streams open at most once per
+        ``reopen_interval`` on average, a few at once after a quiet spell (a rate with a burst,
+        as a token bucket: the first watches of a quiet client get their state at once, a
+        trickle of thousands shares one stream per interval)."""
+        now = asyncio.get_running_loop().time()
+        interval = TUNING.reopen_interval
+        due = max(self._next_new, now)
+        self._next_new = due + interval
+        return max(0.0, due - (_NEW_STREAM_BURST - 1) * interval - now)
+
+    def _forming(self, count: int, room: int) -> MultiStream | None:
+        """A new stream not connected yet that has room for ``count`` more jobs."""
+        for stream in reversed(self._streams):
+            if stream.gathering and len(stream) + count <= room:
+                return stream
+        return None
+
+    def _to_join(self, count: int, room: int) -> MultiStream | None:
+        """An open stream for jobs to join (read, then carried by its next connection)."""
         fitting = [s for s in self._streams if len(s) + count <= room]
         # A stream already due to reconnect for jobs that joined it takes these too: they
         # share its one batched read and one reconnect, rather than making another stream
         # reconnect as well.
         joining = [s for s in fitting if s.joining]
         return min(joining or fitting, key=len, default=None)
+
+    def saw(self, event_id: str) -> None:
+        """A multiplexed stream read events up to ``event_id``: the server's versions have
+        reached it (the floor of the next stream opened without ``Last-Event-ID``)."""
+        if event_id.isdigit() and event_id.isascii():
+            seen = int(event_id)
+            if seen > self.watermark:
+                self.watermark = seen
+
+    def settled(self, stream: MultiStream) -> None:
+        """``stream`` is connected and has a point to resume from: it may be folded now."""
+        if len(self._streams) >= self._most_streams():
+            self._fold_soon()
+
+    def _fold_soon(self) -> None:
+        if not self._fold_scheduled:
+            self._fold_scheduled = True
+            asyncio.get_running_loop().call_soon(self._fold)
+
+    def _fold(self) -> None:
+        """With every stream slot taken, fold the two neighbouring streams that carry the fewest
+        jobs together into the older one, once both can be (see :attr:`MultiStream.foldable`):
+        folding small streams and leaving big ones be keeps the ids sent again few."""
+        self._fold_scheduled = False
+        streams = self._streams
+        if self._closed or len(streams) < self._most_streams():
+            return
+        room = self._room()
+        best: tuple[int, MultiStream, MultiStream] | None = None
+        for older, newer in itertools.pairwise(streams):
+            size = len(older) + len(newer)
+            if size <= room and not newer.gathering and (best is None or size < best[0]):
+                best = (size, older, newer)
+        if best is not None and best[1].foldable and best[2].foldable:
+            best[1].absorb(best[2])
+        # Else the pair is still connecting (or rejoining): it settles, and this runs again.
 
     def fallback(self, batch: list[Entry]) -> None:
         """Follow ``batch`` without a multiplexed stream."""
@@ -258,10 +346,11 @@ class Hub:
             if late:
                 await asyncio.wait(late)
         self._closed = True
-        feeds: list[Feed] = [*self._streams, *self._singles]
+        feeds: list[Feed] = [*self._singles]
         if self._poller is not None:
             feeds.append(self._poller)
         tasks = [task for feed in feeds if (task := feed.task()) is not None]
+        tasks.extend(task for stream in self._streams for task in stream.tasks())
         error = RuntimeError("the client was closed while waiting for jobs")
         for job_id in list(self._entries):
             self.fail(job_id, error)
@@ -270,114 +359,3 @@ class Hub:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks)
-
-
-class _Failed:
-    __slots__ = ("error", "job_id")
-
-    def __init__(self, job_id: str, error: BaseException) -> None:
-        self.job_id = job_id
-        self.error = error
-
-
-class Inbox:
-    """A listener that queues states (only final ones, for as_completed) for one consumer."""
-
-    __slots__ = ("_final_only", "_waiter", "expired", "items")
-
-    def __init__(self, *, final_only: bool) -> None:
-        self.items: deque[Job | _Failed] = deque()
-        self._final_only = final_only
-        self._waiter: asyncio.Future[None] | None = None
-        self.expired = False
-        """Whether the consumer's deadline passed (set by its one timer, see :func:`follow`)."""
-
-    def on_job(self, job: Job) -> None:
-        if self._final_only and job.status not in TERMINAL:
-            return
-        self.items.append(job)
-        waiter = self._waiter  # _wake(), inlined: this runs for every update
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def on_error(self, job_id: str, error: BaseException) -> None:
-        self.items.append(_Failed(job_id, error))
-        self._wake()
-
-    def expire(self) -> None:
-        """The consumer's deadline passed: wake it if it waits."""
-        self.expired = True
-        self._wake()
-
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    async def wait(self) -> None:
-        if self.items:
-            return
-        waiter = self._waiter = asyncio.get_running_loop().create_future()
-        try:
-            await waiter
-        finally:
-            self._waiter = None
-
-
-async def follow(
-    hub: Hub,
-    job_ids: list[str],
-    *,
-    timeout: float | None,  # noqa: ASYNC109 (one timer for the whole follow, see below)
-    final_only: bool,
-    expired: Callable[[list[str], Job | None], BaseException],
-) -> AsyncGenerator[Job, None]:
-    """Follow distinct jobs through the hub: each job's current state, then each change (only
-    final states with ``final_only``), until every job has ended.
-
-    The many-job methods return this generator itself (no wrapper generator per item: each
-    layer costs every update an extra resumption).
-
-    Args:
-        hub: The client's hub.
-        job_ids: The jobs, distinct.
-        timeout: Seconds from the first iteration to give up after, or None.
-        final_only: Yield only final states.
-        expired: Makes the error raised when ``timeout`` passes first, from the jobs not
-            finished (in the order given) and the last state seen of the first of them.
-
-    Raises:
-        BaseException: what ``expired`` made, once the timeout passed.
-        JobNotFoundError, PermissionDeniedError, APIError, TransportError: a job cannot be
-            followed.
-    """
-    if not job_ids:
-        return
-    inbox = Inbox(final_only=final_only)
-    items = inbox.items
-    remaining = set(job_ids)
-    hub.subscribe(job_ids, inbox)
-    # One timer for the whole follow, rather than a timeout scope (and its timer) around each
-    # wait: the consumer waits once per batch of states, which is often.
-    loop = asyncio.get_running_loop()
-    timer = None if timeout is None else loop.call_at(loop.time() + timeout, inbox.expire)
-    try:
-        while remaining:
-            if not items:
-                # A state that arrived with the deadline is still delivered: only an empty
-                # inbox past the deadline ends the follow.
-                if inbox.expired:
-                    pending = [job_id for job_id in job_ids if job_id in remaining]
-                    raise expired(pending, hub.current(pending[0]))
-                await inbox.wait()
-                continue
-            item = items.popleft()
-            if isinstance(item, _Failed):
-                raise item.error
-            if item.status in TERMINAL:
-                remaining.discard(item.id)
-            yield item
-    finally:
-        if timer is not None:
-            timer.cancel()
-        hub.unsubscribe(job_ids, inbox)

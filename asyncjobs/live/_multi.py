@@ -1,5 +1,7 @@
 """One multiplexed SSE stream of many jobs (``events_many`` / ``events_many_post``): a feed of
-the hub (:mod:`._hub`), reconnected with a larger id set when jobs join it.
+the hub (:mod:`._hub`). New jobs come on a fresh stream of their own (its snapshots are their
+first states); the hub folds two streams into one (:meth:`MultiStream.absorb`) to keep their
+number bounded, and jobs that join an open stream are read, then carried by its next connection.
 
 A feed passes each state it reads to :meth:`Hub.deliver`, which drops repeats and tells the
 listeners; the hub calls :meth:`MultiStream.discard` when a job leaves, and a stream without jobs
@@ -19,6 +21,7 @@ from asyncjobs._tuning import TUNING
 
 from ._entry import Entry, note_reconnect, note_transport, retries, stop_task, waiter_error
 from ._events import JOB_EVENTS, event_parser
+from ._reads import MULTIPLEXED, admit, confirm, covered, earlier, refused
 from ._single import new_backoff
 
 if TYPE_CHECKING:
@@ -27,9 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["MULTIPLEXED", "MultiStream"]
 
 logger = logging.getLogger("asyncjobs")
-
-MULTIPLEXED = "events_many"
-"""The operation remembered in ``JobAPI.unoffered`` when the server has no multiplexed streams."""
 
 
 class MultiStream:
@@ -41,9 +41,20 @@ class MultiStream:
     are server-wide, so a read made after that event reflects every change up to then: what
     the joined jobs do after their read comes on the reconnect, and the stream's other jobs
     resume where they were, without their history being sent again.
+
+    A stream folded into another (:meth:`absorb`) hands it its jobs and closes; the other
+    reconnects with both id sets from the earlier of the two resume points (event ids are the
+    server's versions, so the earlier point misses nothing of either; what the later one had
+    already delivered comes again and the hub drops it). Event ids that do not compare as
+    numbers resume from the snapshots instead.
+
+    Args:
+        hub: The hub it feeds.
+        delay: Seconds to gather jobs before the first connection (the hub opens new streams
+            at most once per ``TUNING.reopen_interval``): jobs added meanwhile join it.
     """
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, *, delay: float = 0.0) -> None:
         self._hub = hub
         self._api = hub.api
         self.entries: dict[str, Entry] = {}
@@ -53,7 +64,17 @@ class MultiStream:
         self._backoff = new_backoff()
         self._parse, self._custom = event_parser(hub.api.profile)
         self._task: asyncio.Task[None] | None = None
-        self._phase: Literal["idle", "read", "connect", "stream", "sleep", "restart"] = "idle"
+        self._phase: Literal["idle", "gather", "read", "connect", "stream", "sleep", "restart"] = (
+            "idle"
+        )
+        self._delay = delay
+        self.gathering = delay > 0
+        """Whether it waits before its first connection: jobs added now are carried by it."""
+        # A fold under way: the folded streams' ends, and for this stream and each folded one,
+        # its event stream (its resume point once its task has ended) and its floor.
+        self._absorbed: list[asyncio.Task[None]] = []
+        self._folding: list[tuple[EventStream, int | None]] = []
+        self._floor: int | None = None  # see _floor_if_complete
         self._resend_all = False  # a job joined whose version is unknown: no Last-Event-ID
         self._carried = 0  # jobs the connection was opened with
         self._abandoned = 0  # of those, how many left unfinished (their events are noise)
@@ -68,13 +89,35 @@ class MultiStream:
         """Whether jobs joined it that its next connection will carry (a reconnect is due)."""
         return bool(self._unread) or self._timer is not None
 
+    @property
+    def foldable(self) -> bool:
+        """Whether it can be folded into another stream now: connected, with a point to resume
+        from (its snapshots began to come), and no join or fold under way."""
+        return (
+            self._phase == "stream"
+            and self._stream.resume_id is not None
+            and not self._resend_all
+            and not self._unread
+            and self._timer is None
+            and not self._folding
+        )
+
     def task(self) -> asyncio.Task[None] | None:
         return self._task
+
+    def tasks(self) -> list[asyncio.Task[None]]:
+        """Its task and those of the streams folded into it that may still be closing."""
+        tasks = [task for task in self._absorbed if not task.done()]
+        if self._task is not None:
+            tasks.append(self._task)
+        return tasks
 
     def add(self, batch: list[Entry]) -> None:
         for entry in batch:
             entry.feed = self
             self.entries[entry.id] = entry
+        if self.gathering and self._task is not None:
+            return  # its first connection, still to come, carries them
         if self._task is None:
             if self._stream.resume_id is not None:
                 self._unread.extend(batch)
@@ -103,6 +146,41 @@ class MultiStream:
             self._restart()
         # Reading or connecting: the run loop reads the new jobs, or schedules this again.
 
+    def absorb(self, other: MultiStream) -> None:
+        """Fold ``other`` (connected, see :attr:`foldable`) into this stream: it stops, its jobs
+        move here, and this stream reconnects with both id sets from the earlier of the two
+        resume points."""
+        other._cancel_timer()
+        self._hub.stream_stopped(other)
+        task, other._task = other._task, None
+        if task is not None:
+            task.cancel()
+            self._absorbed.append(task)
+        if not self._folding:
+            self._folding.append((self._stream, self._floor_if_complete()))
+        self._folding.append((other._stream, other._floor_if_complete()))
+        for entry in other.entries.values():
+            entry.feed = self
+        self.entries.update(other.entries)
+        other.entries.clear()
+        self._dirty = True
+        self._restart()
+
+    def _floor_if_complete(self) -> int | None:
+        """A point this stream's jobs are known to be up to date at, beyond its last event id:
+        for a connection opened without ``Last-Event-ID``, the newest event id the client had
+        seen on any stream before opening it (the snapshots were taken after that event, and
+        every later change has a greater id), once every job has its snapshot."""
+        floor = self._floor
+        if floor is None or any(entry.job is None for entry in self.entries.values()):
+            return None
+        return floor
+
+    def _cancel_timer(self) -> None:
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+
     def discard(self, entry: Entry, finished: bool) -> None:
         if self.entries.pop(entry.id, None) is None:
             return
@@ -115,9 +193,7 @@ class MultiStream:
                 self._restart()  # most of what the stream carries is no longer wanted
 
     def stop(self) -> None:
-        timer, self._timer = self._timer, None
-        if timer is not None:
-            timer.cancel()
+        self._cancel_timer()
         self._hub.stream_stopped(self)
         task, self._task = self._task, None
         stop_task(task)
@@ -139,13 +215,23 @@ class MultiStream:
                 # before it) must not live as long as this one: a stream that never runs empty
                 # would keep every connection it ever had.
                 del previous
+            if self._delay > 0:
+                self._phase = "gather"
+                await asyncio.sleep(self._delay)
+                self._delay = 0.0
+            self.gathering = False
+            folded = self._absorbed[:]
+            if folded:
+                # The folded streams' connections close, and their resume points are final.
+                await asyncio.wait(folded)
+                del folded
             while self.entries:
                 if self._unread:
                     if self._resume_from() is None:
                         self._unread.clear()  # the next connection sends every snapshot
                     else:
                         self._phase = "read"
-                        await self._admit()
+                        await admit(self)
                         continue
                 self._phase = "connect"
                 self._dirty = False
@@ -153,12 +239,12 @@ class MultiStream:
                     await self._connect()
                 except NotOffered as exc:
                     self._phase = "read"
-                    await self._refused(exc, None)
+                    await refused(self, exc, None)
                     continue
                 except APIError as exc:
                     if exc.status in NOT_OFFERED or exc.status == 403:
                         self._phase = "read"
-                        await self._refused(NotOffered(str(exc)), exc)
+                        await refused(self, NotOffered(str(exc)), exc)
                         continue
                     if self._give_up(exc):
                         raise
@@ -178,12 +264,14 @@ class MultiStream:
                 if self._dirty:
                     self._restart_soon()  # jobs joined while connecting: add them soon
                 self._phase = "stream"
+                if stream.resume_id is not None:
+                    self._hub.settled(self)
                 await self._pump()
                 if self.entries and stream.closed_by_server:
                     # Closed early, yet jobs are not finished as far as we know: confirm their
                     # states with a read rather than reconnecting for jobs that have ended.
                     self._phase = "read"
-                    await self._confirm()
+                    await confirm(self)
                 if not self.entries:
                     break
                 if stream.healthy():
@@ -223,57 +311,24 @@ class MultiStream:
             return self._backoff.failures + 1 >= self._api.http.retry.attempts
         return self._backoff.exhausted()
 
-    async def _admit(self) -> None:
-        """Read the jobs that joined, pass their states on, and note where to resume from."""
-        batch = self._unread[:]
-        ids = [entry.id for entry in batch if self.entries.get(entry.id) is entry]
-        hub = self._hub
-        try:
-            jobs, errors = await self._api.read_many(ids, confirm_missing=True)
-        except (APIError, TransportError, ProtocolError) as exc:
-            if not retries(exc, self._backoff):
-                del self._unread[: len(batch)]
-                for job_id in ids:
-                    hub.fail(job_id, exc)
-                return
-            logger.info("reading %d jobs: %s; retrying", len(ids), exc)
-            await asyncio.sleep(self._backoff.delay())
-            return
-        del self._unread[: len(batch)]
-        for job in jobs:
-            hub.deliver(job)
-        for job_id, error in errors.items():
-            hub.fail(job_id, error)
-        for entry in batch:
-            if self.entries.get(entry.id) is entry and (
-                entry.job is None or entry.job.version is None
-            ):
-                self._resend_all = True  # an API without versions: resume with every snapshot
-
-    async def _confirm(self) -> None:
-        hub = self._hub
-        try:
-            jobs, errors = await self._api.read_many(list(self.entries), confirm_missing=True)
-        except (APIError, TransportError, ProtocolError) as exc:
-            if not retries(exc, self._backoff):
-                raise
-            logger.info("confirming %d jobs after the stream closed: %s", len(self.entries), exc)
-            return  # the reconnect resumes them anyway
-        for job in jobs:
-            hub.deliver(job)
-        for job_id, error in errors.items():
-            hub.fail(job_id, error)
-
     def _resume_from(self) -> str | None:
         if self._resend_all:
             return None  # from the start: every job's snapshot
-        return self._stream.resume_id
+        folding = self._folding
+        if not folding:
+            return self._stream.resume_id
+        point = covered(*folding[0])
+        for stream, floor in folding[1:]:
+            point = earlier(point, covered(stream, floor))
+        return point
 
     async def _connect(self) -> None:
         profile = self._api.profile
         routes = profile.routes
         ids = list(self.entries)
         resume = self._resume_from()
+        # Taken before the request goes out: the server's snapshots come after this event.
+        floor = self._hub.watermark if resume is None else None
         query = None
         if "events_many" in routes and (
             "events_many_post" not in routes or len(ids) <= profile.max_batch
@@ -289,6 +344,9 @@ class MultiStream:
         else:
             await self._stream.connect("events_many_post", json={"ids": ids}, last_event_id=resume)
         self._resend_all = False
+        self._absorbed.clear()
+        self._folding.clear()
+        self._floor = floor
         self._carried = len(ids)
         self._abandoned = 0
         self._opened = time.monotonic()
@@ -305,60 +363,44 @@ class MultiStream:
         parse = self._parse
         good = stream.resume_id  # the id of the last event handled
         confirmed = False
+        settled = good is not None  # the hub knows it can be folded
         while self.entries:
             events = await stream.read()
             if events is None:
                 return
             turn = TUNING.events_per_turn
-            for start in range(0, len(events), turn):
-                if start:
-                    # A big read (a reconnect's backlog) is handed on in slices, letting the
-                    # loop run other tasks (a submit, a read) in between.
-                    await asyncio.sleep(0)
-                for event in events[start : start + turn]:
-                    if event.event in JOB_EVENTS:
-                        try:
-                            job = parse(event.data, None)
-                        except ProtocolError as exc:  # only a profile's own hook raises
-                            logger.warning("multiplexed stream: an event is not a job: %s", exc)
-                            job = None
-                        if job is None:
-                            if not self._custom:  # a profile's own hook skips on purpose
-                                stream.pin(good)
-                                if not confirmed:
-                                    confirmed = True
-                                    await self._confirm()
-                            continue
-                        deliver(job)
-                    good = event.id
-
-    async def _refused(self, reason: NotOffered, error: APIError | None) -> None:
-        """The stream was refused: some jobs gone or not ours, or no such streams at all?
-
-        The jobs are read to tell (a 404 or non-stream answer is "not offered" only once the
-        jobs are known to exist): the ones that fail are dropped and the stream is tried again
-        without them; if none fails, a 403 is raised and anything else means "not offered".
-        """
-        hub = self._hub
-        jobs, errors = await self._api.read_many(list(self.entries), confirm_missing=True)
-        for job in jobs:
-            hub.deliver(job)
-        for job_id, failure in errors.items():
-            hub.fail(job_id, failure)
-        if errors or not self.entries:
-            return
-        if error is not None and error.status == 403:
-            raise error
-        if reason.remember:
-            hub.api.unoffered.add(MULTIPLEXED)
-        batch = list(self.entries.values())
-        note_transport(hub.api.http.hooks, "dropped", "sse-multiplexed", self.entries, str(reason))
-        self.entries.clear()
-        self._unread.clear()
-        self.stop()
-        for entry in batch:
-            entry.feed = None
-        hub.fallback(batch)
+            try:
+                for start in range(0, len(events), turn):
+                    if start:
+                        # A big read (a reconnect's backlog) is handed on in slices, letting
+                        # the loop run other tasks (a submit, a read) in between.
+                        await asyncio.sleep(0)
+                    for event in events[start : start + turn]:
+                        if event.event in JOB_EVENTS:
+                            try:
+                                job = parse(event.data, None)
+                            except ProtocolError as exc:  # only a profile's own hook raises
+                                logger.warning("multiplexed stream: an event is not a job: %s", exc)
+                                job = None
+                            if job is None:
+                                if not self._custom:  # a profile's own hook skips on purpose
+                                    stream.pin(good)
+                                    if not confirmed:
+                                        confirmed = True
+                                        await confirm(self)
+                                continue
+                            deliver(job)
+                        good = event.id
+            except asyncio.CancelledError:
+                # Stopped between slices (a fold, a restart): what was not handed on yet
+                # comes again from where the resume point now stays.
+                stream.pin(good)
+                raise
+            if events:
+                self._hub.saw(events[-1].id)
+            if not settled and good is not None:
+                settled = True
+                self._hub.settled(self)
 
     def _fail_all(self, error: BaseException) -> None:
         self._unread.clear()

@@ -22,8 +22,8 @@ from asyncjobs._validation import check_job_id, check_job_ids, check_seconds, ch
 from asyncjobs.profiles import Profile
 
 from ._deadline import timeout_error
-from ._hub import Hub, follow
-from ._watch import watch
+from ._hub import Hub
+from ._watch import follow, watch
 
 __all__ = ["as_completed", "job_error", "wait_for_job", "wait_for_jobs", "watch_jobs"]
 

@@ -163,23 +163,28 @@ async def test_a_watch_that_leaves_early_releases_its_entry_and_its_stream_stops
 
 
 async def test_requests_go_through_while_streams_fill_their_budget(server: JobServer) -> None:
-    """With max_connections=2, two open streams fill the stream budget and two more per-job
-    streams wait for it: submit_job, get_job and cancel_job on the same client still go
-    through at once (streams and long polls draw on a budget of their own)."""
+    """With max_connections=2, two open streams (the hub's, and a job's own) fill the stream
+    budget and two more per-job streams wait for it: submit_job, get_job and cancel_job on the
+    same client still go through at once (streams and long polls draw on a budget of their
+    own)."""
     shared = [server.create_job(status="running") for _ in range(2)]
     alone = [server.create_job(status="running") for _ in range(2)]
     async with Client(server.url, max_connections=2) as client:
         before = client_tasks()
-        watches = [client.watch(job.id, timeout=30) for job in shared]
+        # One hub stream (two hub streams would be folded into one, to keep a slot free).
+        watches = [client.watch(shared[0].id, timeout=30)]
+        watches.append(client.watch(shared[1].id, transport="sse", timeout=30))
         for job, watch in zip(shared, watches, strict=True):
             await first_state(watch, job.id)
+        # The job's own stream opens once its watch waits for a change.
+        waiting = [asyncio.ensure_future(anext(watches[1]))]
         await server.wait_until(lambda: server.open_streams == 2, timeout=PATIENCE)
         # Explicit SSE watches follow their job on a stream of its own: first a plain read,
         # then a stream, which waits for the full budget.
         queued = [client.watch(job.id, transport="sse", timeout=30) for job in alone]
         for job, watch in zip(alone, queued, strict=True):
             await first_state(watch, job.id)
-        waiting = [asyncio.ensure_future(anext(watch)) for watch in queued]
+        waiting += [asyncio.ensure_future(anext(watch)) for watch in queued]
         opened = server.streams_opened
 
         submitted = await bounded(client.submit_job("urgent"), "a submit beside full streams")
