@@ -2,7 +2,8 @@
 
 - :mod:`._hub`: one client's shared subscriptions; every watch and wait subscribes here;
 - :mod:`._multi`, :mod:`._poller`, :mod:`._single`: the feeds (a multiplexed SSE stream,
-  batched polling, one job followed alone over SSE, long poll or polling);
+  batched polling, one job followed alone over SSE, long poll or polling); :mod:`._reads`: a
+  multiplexed stream's reads (joins, confirmations) and the resume point of a fold;
 - :mod:`._events`: stream events as jobs; :mod:`._deadline`: the clock of a watch or wait;
 - :mod:`._watch` and :mod:`._waiting`: the iterators and waits the :class:`~asyncjobs.Client`
   offers.
