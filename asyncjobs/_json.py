@@ -15,7 +15,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Final, Literal, TypeAlias
 
-__all__ = ["BACKENDS", "Backend", "available", "backend", "decoder", "loads", "use", "using"]
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "available",
+    "backend",
+    "decoder",
+    "loads",
+    "scanner",
+    "use",
+    "using",
+]
 
 Backend: TypeAlias = Literal["orjson", "stdlib"]
 
@@ -81,6 +91,8 @@ def _orjson_loads() -> Callable[[str], Any] | None:
     return loads
 
 
+_SCAN_ONCE: Final = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
 _DECODERS: Final[dict[Backend, Callable[[str], Any]]] = {"stdlib": _std_loads()}
 if (_fast := _orjson_loads()) is not None:
     _DECODERS["orjson"] = _fast
@@ -124,6 +136,14 @@ def using(name: Backend | None) -> Iterator[None]:
         yield
     finally:
         use(previous)
+
+
+def scanner() -> Callable[[str, int], tuple[Any, int]] | None:
+    """The standard library's C scanner when it is the backend in use (else None), for a hot
+    path that inlines :func:`decoder`: ``scan(text, 0)`` returns the value and where it ended,
+    and whenever that is not the end of the text, or it raises ``StopIteration`` or
+    ``RecursionError``, :func:`decoder` must be called to say what the text is."""
+    return _SCAN_ONCE if _current_name == "stdlib" else None
 
 
 def decoder() -> Callable[[str], Any]:
