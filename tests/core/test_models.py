@@ -169,6 +169,9 @@ def test_minimal_job_has_defaults(json_backend: str) -> None:
         ("created_at", "yesterday", "'created_at': expected an RFC 3339 time"),
         ("updated_at", 12, "'updated_at': expected an RFC 3339 time"),
         ("name", ["x"], "'name': expected a string or null"),
+        ("started_at", ["2024-01-21T10:30:00Z"], "'started_at': expected an RFC 3339 time"),
+        ("completed_at", {"at": 1}, "'completed_at': expected an RFC 3339 time"),
+        ("completed_at", 1.5, "'completed_at': expected an RFC 3339 time"),
     ],
 )
 def test_a_bad_field_is_named_in_the_protocol_error(
