@@ -120,7 +120,6 @@ def job_from_native(payload: Any) -> Job:
             updated_at = payload["updated_at"]
             started_at = payload["started_at"]
             completed_at = payload["completed_at"]
-            result = payload["result"]
         except KeyError:
             return _job_from_native_checked(payload)
         status = _EXACT.get(word) if type(word) is str else None
@@ -150,30 +149,6 @@ def job_from_native(payload: Any) -> Job:
                 and (started is None or started.tzinfo is UTC)
                 and (completed is None or completed.tzinfo is UTC)
             ):
-                if len(payload) == 14 and (key := next(iter(payload))) is not _last_key[0]:
-                    # Exactly the native fields (all 14 were read above), whose key strings
-                    # are new ones (the standard library's decoder makes 14 per payload; orjson
-                    # reuses its own, and then the first key is the one seen last time): raw
-                    # becomes the same mapping with this module's key strings, shared by every
-                    # Job, ~800 bytes less a followed job for ~0.3 us. JSON objects are
-                    # unordered; raw lists them in the order the reference server sends them.
-                    _last_key[0] = key
-                    payload = {
-                        "id": job_id,
-                        "name": name,
-                        "status": word,
-                        "progress": progress,
-                        "message": message,
-                        "result": result,
-                        "error": error,
-                        "priority": priority,
-                        "config": config,
-                        "created_at": created_at,
-                        "updated_at": updated_at,
-                        "started_at": started_at,
-                        "completed_at": completed_at,
-                        "version": version,
-                    }
                 # _assemble(), inlined: this runs for every event of a stream.
                 job: Any = _new_job(_JobBuilder)
                 job.id = job_id
@@ -181,7 +156,7 @@ def job_from_native(payload: Any) -> Job:
                 job.name = name
                 job.progress = progress
                 job.message = message
-                job.result = result
+                job.result = payload.get("result")
                 job.error = error
                 job.priority = priority
                 job.config = config
@@ -198,7 +173,6 @@ def job_from_native(payload: Any) -> Job:
 
 
 _fromisoformat = datetime.fromisoformat
-_last_key: list[Any] = [None]  # the first key of the last payload whose keys were replaced
 
 
 def _job_from_native_checked(payload: Any) -> Job:
