@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
-import attrs
 import cattrs
 
 from ._exceptions import ProtocolError
@@ -150,23 +149,26 @@ def job_from_native(payload: Any) -> Job:
                 and (started is None or started.tzinfo is UTC)
                 and (completed is None or completed.tzinfo is UTC)
             ):
-                return _assemble(
-                    job_id,
-                    status,
-                    name,
-                    progress,
-                    message,
-                    payload.get("result"),
-                    error,
-                    priority,
-                    config,
-                    created,
-                    started,
-                    completed,
-                    updated,
-                    version,
-                    payload,
-                )
+                # _assemble(), inlined: this runs for every event of a stream.
+                job: Any = _new_job(_JobBuilder)
+                job.id = job_id
+                job.status = status
+                job.name = name
+                job.progress = progress
+                job.message = message
+                job.result = payload.get("result")
+                job.error = error
+                job.priority = priority
+                job.config = config
+                job.created_at = created
+                job.started_at = started
+                job.completed_at = completed
+                job.updated_at = updated
+                job.version = version
+                job.raw = payload
+                job.__class__ = Job
+                built: Job = job
+                return built
     return _job_from_native_checked(payload)
 
 
@@ -248,47 +250,47 @@ def _assemble(
     version: int | None,
     raw: Any,
 ) -> Job:
-    """A Job from checked values, its slots set directly (see below)."""
-    job = _new_job(Job)
-    _set_id(job, job_id)
-    _set_status(job, status)
-    _set_name(job, name)
-    _set_progress(job, progress)
-    _set_message(job, message)
-    _set_result(job, result)
-    _set_error(job, error)
-    _set_priority(job, priority)
-    _set_config(job, config)
-    _set_created_at(job, created_at)
-    _set_started_at(job, started_at)
-    _set_completed_at(job, completed_at)
-    _set_updated_at(job, updated_at)
-    _set_version(job, version)
-    _set_raw(job, raw)
-    return job
+    """A Job from checked values, its slots set directly (see :class:`_JobBuilder`)."""
+    job: Any = _new_job(_JobBuilder)
+    job.id = job_id
+    job.status = status
+    job.name = name
+    job.progress = progress
+    job.message = message
+    job.result = result
+    job.error = error
+    job.priority = priority
+    job.config = config
+    job.created_at = created_at
+    job.started_at = started_at
+    job.completed_at = completed_at
+    job.updated_at = updated_at
+    job.version = version
+    job.raw = raw
+    job.__class__ = Job
+    built: Job = job
+    return built
 
 
-# Job is frozen, so attrs' __init__ sets each of its 15 slots through object.__setattr__; on the
-# hot path (an SSE event per update) the slot descriptors are called directly instead, which is
-# markedly cheaper. tests/test_models.py checks that every field is set this way.
+class _JobBuilder(Job):
+    """A Job under construction: the converter sets its slots, then makes it a :class:`Job`
+    (``__class__`` assignment: same slots, nothing added).
+
+    Job is frozen, so its ``__init__`` sets each of its 15 slots through
+    ``object.__setattr__``, a call each; on the hot path (an SSE event per update) this class,
+    whose attribute assignment is the plain one, lets each slot be set by a plain assignment
+    instead, which the interpreter does inline: building a Job costs a third of what it did.
+    Every field must be set (an unset slot would raise AttributeError when read):
+    tests/core/test_models.py checks that both builders set all of them, and that what they
+    build is a plain Job.
+    """
+
+    __slots__ = ()
+    __setattr__ = object.__setattr__
+    __delattr__ = object.__delattr__
+
+
 _new_job = object.__new__
-(
-    _set_id,
-    _set_status,
-    _set_name,
-    _set_progress,
-    _set_message,
-    _set_result,
-    _set_error,
-    _set_priority,
-    _set_config,
-    _set_created_at,
-    _set_started_at,
-    _set_completed_at,
-    _set_updated_at,
-    _set_version,
-    _set_raw,
-) = (Job.__dict__[field.name].__set__ for field in attrs.fields(Job))
 _FAST_FIELDS = (
     "id",
     "status",

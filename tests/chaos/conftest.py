@@ -8,6 +8,7 @@ behind. ``fast`` (root conftest) shortens stall limits and backoffs.
 exception was never retrieved"), so a test can assert that no background task died unseen.
 ``run_script`` runs a scenario of ``_scenarios.py`` in a subprocess, with aiohttp's C parser or
 its pure-Python one (``AIOHTTP_NO_EXTENSIONS=1``, what PyPy and some platforms get).
+``json_backend`` runs a test once per JSON backend (orjson, the standard library).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from asyncjobs import _json
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -93,3 +96,14 @@ def run_script() -> ScriptRunner:
         return done
 
     return run
+
+
+@pytest.fixture(params=_json.BACKENDS)
+def json_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run the test once per JSON backend of :mod:`asyncjobs._json` (orjson, then the standard
+    library): the event parsers made during the test decode with it."""
+    name = request.param
+    if name not in _json.available():
+        pytest.skip(f"{name} is not installed (the test extra installs it, as CI does)")
+    with _json.using(name):
+        yield name

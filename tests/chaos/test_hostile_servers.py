@@ -34,7 +34,9 @@ from asyncjobs import (
 )
 from asyncjobs._tuning import TUNING
 
-pytestmark = pytest.mark.anyio
+# Every scenario runs once per JSON backend (orjson, the standard library): the events'
+# data is decoded by the backend in use.
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("json_backend")]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

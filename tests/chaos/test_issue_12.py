@@ -150,6 +150,7 @@ async def test_get_job_answered_with_another_jobs_json_raises_protocol_error() -
         assert fault.applied >= 1
 
 
+@pytest.mark.usefixtures("json_backend")
 async def test_a_garbled_terminal_status_on_the_stream_ends_with_the_real_final_state(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -184,6 +185,7 @@ async def test_a_garbled_terminal_status_on_the_stream_ends_with_the_real_final_
 # -- 5. an unparsable event does not move the resume point ------------------------------------
 
 
+@pytest.mark.usefixtures("json_backend")
 async def test_an_unparsable_event_does_not_advance_the_resume_point(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

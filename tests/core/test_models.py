@@ -1,14 +1,18 @@
-"""The sans-I/O models: status vocabulary, Job from JSON, stats and cleanup answers."""
+"""The sans-I/O models: status vocabulary, Job from JSON, stats and cleanup answers.
+
+The tests of JSON to ``Job`` run once per JSON backend (``json_backend``: orjson, the standard
+library), the payload decoded from its JSON text by the backend, as a stream's events are."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import attrs
 import pytest
 
-from asyncjobs import CleanupResult, Job, JobStatus, ProtocolError, QueueStats
+from asyncjobs import CleanupResult, Job, JobStatus, ProtocolError, QueueStats, _json
 from asyncjobs._converter import (
     cleanup_result_from,
     converter,
@@ -100,8 +104,13 @@ NATIVE = {
 }
 
 
-def test_native_job_is_built_with_every_field() -> None:
-    job = job_from_native(NATIVE)
+def decoded(payload: object) -> Any:
+    """``payload`` through its JSON text and the JSON backend in use (as an event's data)."""
+    return _json.loads(json.dumps(payload))
+
+
+def test_native_job_is_built_with_every_field(json_backend: str) -> None:
+    job = job_from_native(decoded(NATIVE))
     assert job.id == "j-1"
     assert job.status is JobStatus.RUNNING
     assert (job.name, job.progress, job.message, job.priority) == ("resize", 40, "step 2/5", 3)
@@ -116,9 +125,9 @@ def test_native_job_is_built_with_every_field() -> None:
     assert not job.is_terminal
 
 
-def test_converter_structures_a_job_and_round_trips() -> None:
-    job = converter.structure(NATIVE, Job)
-    again = job_from_native(json.loads(json.dumps(job_to_native(job))))
+def test_converter_structures_a_job_and_round_trips(json_backend: str) -> None:
+    job = converter.structure(decoded(NATIVE), Job)
+    again = job_from_native(decoded(job_to_native(job)))
     assert again == job
     assert converter.unstructure(job)["created_at"] == "2024-01-21T10:30:00.000000Z"
 
@@ -138,12 +147,12 @@ def test_naive_time_is_taken_as_utc() -> None:
     assert format_time(datetime(2024, 1, 21, 10, 30)) == "2024-01-21T10:30:00.000000Z"
 
 
-def test_integer_ids_become_strings() -> None:
-    assert job_from_native({"id": 42, "status": "success"}).id == "42"
+def test_integer_ids_become_strings(json_backend: str) -> None:
+    assert job_from_native(decoded({"id": 42, "status": "success"})).id == "42"
 
 
-def test_minimal_job_has_defaults() -> None:
-    job = job_from_native({"id": "x", "status": "pending"})
+def test_minimal_job_has_defaults(json_backend: str) -> None:
+    job = job_from_native(decoded({"id": "x", "status": "pending"}))
     assert job.progress is None and job.config == {} and job.version is None
 
 
@@ -160,21 +169,27 @@ def test_minimal_job_has_defaults() -> None:
         ("created_at", "yesterday", "'created_at': expected an RFC 3339 time"),
         ("updated_at", 12, "'updated_at': expected an RFC 3339 time"),
         ("name", ["x"], "'name': expected a string or null"),
+        ("started_at", ["2024-01-21T10:30:00Z"], "'started_at': expected an RFC 3339 time"),
+        ("completed_at", {"at": 1}, "'completed_at': expected an RFC 3339 time"),
+        ("completed_at", 1.5, "'completed_at': expected an RFC 3339 time"),
     ],
 )
 def test_a_bad_field_is_named_in_the_protocol_error(
-    field: str, value: object, expected: str
+    field: str, value: object, expected: str, json_backend: str
 ) -> None:
     with pytest.raises(ProtocolError, match=expected):
-        job_from_native({**NATIVE, field: value})
+        job_from_native(decoded({**NATIVE, field: value}))
 
 
-def test_a_job_that_is_not_an_object_is_a_protocol_error() -> None:
+@pytest.mark.parametrize("payload", [["id", "status"], "job", 3, None])
+def test_a_job_that_is_not_an_object_is_a_protocol_error(
+    payload: object, json_backend: str
+) -> None:
     with pytest.raises(ProtocolError, match="expected a job object, got"):
-        job_from_native(["id", "status"])
+        job_from_native(decoded(payload))
 
 
-def test_job_management_payload_from_the_seed_document() -> None:
+def test_job_management_payload_from_the_seed_document(json_backend: str) -> None:
     """rest-job-management.md's job object: native names, extra fields kept in raw."""
     payload = {
         "id": "job_12345678-1234-1234-1234-123456789abc",
@@ -192,7 +207,7 @@ def test_job_management_payload_from_the_seed_document() -> None:
         "duration": 600,
         "estimated_remaining": 0,
     }
-    job = job_from_native(payload)
+    job = job_from_native(decoded(payload))
     assert job.status is JobStatus.COMPLETED and job.is_terminal
     assert job.completed_at == datetime(2025, 1, 27, 10, 15, tzinfo=UTC)
     assert job.raw["result_files"] == ["/results/job_12345678/matched_results.json"]
@@ -235,9 +250,20 @@ def test_cleanup_result_without_a_count_is_a_protocol_error() -> None:
 
 
 def test_the_fast_job_builder_sets_every_field_in_order() -> None:
-    """job_from_native bypasses attrs' __init__: it must know every field of Job."""
+    """job_from_native bypasses attrs' __init__: it must know every field of Job, and what
+    both of its paths build is a plain, frozen, complete Job."""
     from asyncjobs._converter import _FAST_FIELDS
 
     assert tuple(field.name for field in attrs.fields(Job)) == _FAST_FIELDS
-    built = job_from_native(NATIVE)
-    assert built == Job(**{name: getattr(built, name) for name in _FAST_FIELDS})
+    complete = {**NATIVE, "result": {"frames": 3}, "completed_at": "2024-01-21T10:32:00Z"}
+    fast = job_from_native(complete)  # every field present and well typed: the fast path
+    checked = job_from_native({**complete, "id": 7})  # an integer id: the checked path
+    for built in (fast, checked):
+        assert type(built) is Job
+        assert built == Job(**{name: getattr(built, name) for name in _FAST_FIELDS})
+        assert attrs.asdict(built, recurse=False).keys() == set(_FAST_FIELDS)
+        assert built.raw is complete or built.raw["id"] == 7
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            built.version = 1  # type: ignore[misc]
+    assert fast.result == {"frames": 3} and fast.completed_at is not None
+    assert attrs.evolve(checked, id="j-1") == fast

@@ -567,9 +567,20 @@ _EOLS = st.sampled_from(["\n", "\r\n", "\r"])
 
 @st.composite
 def _lines(draw: st.DrawFn) -> str:
-    kind = draw(st.integers(0, 9))
+    kind = draw(st.integers(0, 12))
     if kind <= 1:
         return ""
+    if kind >= 10:
+        # Whole blocks of the common form (the decoder's fast path), ending in a data line
+        # whose line ending (and the blank line, or not) the stream adds.
+        fields = []
+        if draw(st.booleans()):
+            fields.append("id: " + draw(_VALUES))
+        if draw(st.booleans()):
+            fields.append("event: " + draw(_VALUES))
+        fields.append("data: " + draw(_VALUES))
+        eol = draw(st.sampled_from(["\n", "\n", "\r\n", "\r"]))
+        return eol.join(fields) + (eol if draw(st.booleans()) else "")
     if kind == 2:
         return ":" + draw(_VALUES)
     name, sep, value = draw(_NAMES), draw(_SEPARATORS), draw(_VALUES)

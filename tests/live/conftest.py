@@ -1,15 +1,16 @@
 """Fixtures of the live layer's tests (``asyncjobs/live``: the hub, watch, waiting,
-cancellation, scale): a JobServer with a short heartbeat and a client on it.
+cancellation, scale): a JobServer with a short heartbeat and a client on it, and
+``json_backend`` (a test once per JSON backend).
 
 A test module may define its own ``server`` (``test_scale.py`` does); pytest then uses the
 module's.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from asyncjobs import Client
+from asyncjobs import Client, _json
 from asyncjobs.testing import JobServer
 
 
@@ -25,3 +26,14 @@ async def client(server: JobServer) -> AsyncIterator[Client]:
     """A Client on ``server``."""
     async with Client(server.url) as client:
         yield client
+
+
+@pytest.fixture(params=_json.BACKENDS)
+def json_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run the test once per JSON backend of :mod:`asyncjobs._json` (orjson, then the standard
+    library): the event parsers made during the test decode with it."""
+    name = request.param
+    if name not in _json.available():
+        pytest.skip(f"{name} is not installed (the test extra installs it, as CI does)")
+    with _json.using(name):
+        yield name

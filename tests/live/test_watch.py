@@ -499,6 +499,7 @@ async def odd_api() -> AsyncIterator[tuple[str, list[str]]]:
         yield origin, hits
 
 
+@pytest.mark.usefixtures("json_backend")
 async def test_events_that_are_not_jobs_are_skipped_with_a_warning(
     odd_api: tuple[str, list[str]], caplog: pytest.LogCaptureFixture
 ) -> None:
