@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from yarl import URL
 
+from asyncjobs import _json as fast_json
 from asyncjobs._exceptions import (
     APIError,
     JobNotFoundError,
@@ -73,7 +74,11 @@ class Response:
                 the content type and the start of the body.
         """
         try:
-            return json.loads(self.body)
+            try:
+                text = self.body.decode("utf-8-sig")  # a BOM is skipped, as json.loads does
+            except UnicodeDecodeError:  # UTF-16 or UTF-32, which json.loads detects
+                return json.loads(self.body)
+            return fast_json.loads(text)  # the JSON backend of event data (orjson if present)
         except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             content_type = self.headers.get("Content-Type", "no content type")
             raise ProtocolError(
