@@ -29,10 +29,14 @@ logger = logging.getLogger("asyncjobs")
 
 
 class Listener(Protocol):
-    """What the hub tells a waiter. Both calls are synchronous and must not call the hub."""
+    """What the hub tells a waiter. The calls are synchronous and must not call the hub."""
 
     def on_job(self, job: Job) -> None:
         """A new state of a subscribed job (the current one first; never the same twice)."""
+
+    def on_jobs(self, jobs: list[Job]) -> None:
+        """What one read of a feed brought that concerns this listener, oldest first (as
+        :meth:`on_job` for each, waking the consumer once). The list is the listener's own."""
 
     def on_error(self, job_id: str, error: BaseException) -> None:
         """The job cannot be followed (e.g. not found, or the server failed past the budget)."""
@@ -47,15 +51,53 @@ class Feed(Protocol):
 
 
 class Entry:
-    """One followed job: its last state, its listeners, and the feed following it."""
+    """One followed job: its last state, its listeners, and the feed following it.
 
-    __slots__ = ("feed", "id", "job", "listeners")
+    Most jobs have one listener: it sits in ``listener``, and only the others in a list
+    (``more``, made for a second listener): thousands of watches are an object less each.
+    ``listener`` is None only once the last listener has left.
+    """
 
-    def __init__(self, job_id: str) -> None:
+    __slots__ = ("feed", "id", "job", "listener", "more")
+
+    def __init__(self, job_id: str, listener: Listener) -> None:
         self.id = job_id
         self.job: Job | None = None
-        self.listeners: list[Listener] = []
+        self.listener: Listener | None = listener
+        self.more: list[Listener] | None = None
         self.feed: Feed | None = None
+
+    @property
+    def listeners(self) -> list[Listener]:
+        """Every listener, the first one first (a new list)."""
+        first = self.listener
+        if first is None:
+            return []
+        return [first] if self.more is None else [first, *self.more]
+
+    def add(self, listener: Listener) -> None:
+        if self.listener is None:
+            self.listener = listener
+        elif self.more is None:
+            self.more = [listener]
+        else:
+            self.more.append(listener)
+
+    def remove(self, listener: Listener) -> bool:
+        """Drop ``listener`` (its first subscription); returns whether it was one."""
+        more = self.more
+        if self.listener is listener:
+            self.listener = more.pop(0) if more else None
+        elif more is None:
+            return False
+        else:
+            try:
+                more.remove(listener)
+            except ValueError:
+                return False
+        if not more:
+            self.more = None
+        return True
 
 
 def stop_task(task: asyncio.Task[None] | None) -> None:

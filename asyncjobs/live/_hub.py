@@ -100,11 +100,10 @@ class Hub:
         for job_id in job_ids:
             entry = entries.get(job_id)
             if entry is None:
-                entry = entries[job_id] = Entry(job_id)
-                entry.listeners.append(listener)
+                entry = entries[job_id] = Entry(job_id, listener)
                 pending.append(entry)
             else:
-                entry.listeners.append(listener)
+                entry.add(listener)
                 if entry.job is not None:
                     listener.on_job(entry.job)
         if pending and not self._flush_scheduled:
@@ -119,11 +118,7 @@ class Hub:
             entry = entries.get(job_id)
             if entry is None:
                 continue
-            try:
-                entry.listeners.remove(listener)
-            except ValueError:
-                continue
-            if not entry.listeners:
+            if entry.remove(listener) and entry.listener is None:
                 self._release(entry, finished=False)
 
     def current(self, job_id: str) -> Job | None:
@@ -136,14 +131,13 @@ class Hub:
     def deliver(self, job: Job) -> bool:
         """A feed read ``job``: pass it on if it is a change (or, at the same version, tells
         another state than the one passed on: see :func:`supersedes`). Returns whether it was
-        passed on."""
+        passed on. A feed that read several jobs at once hands them to :meth:`deliver_many`."""
         entry = self._entries.get(job.id)
         if entry is None:
             return False
         last = entry.job
         if last is not None:
-            # supersedes(), its common case inline (this runs for every event): versions that
-            # differ decide alone.
+            # supersedes(), its common case inline: versions that differ decide alone.
             version = job.version
             seen = last.version
             if version is None or seen is None or version == seen:
@@ -152,11 +146,60 @@ class Hub:
             elif version < seen:
                 return False
         entry.job = job
-        for listener in entry.listeners:
+        listener = entry.listener
+        if listener is not None:
             listener.on_job(job)
+            if entry.more is not None:
+                for other in entry.more:
+                    other.on_job(job)
         if job.status in TERMINAL:
             self._release(entry, finished=True)
         return True
+
+    def deliver_many(self, jobs: Iterable[Job]) -> int:
+        """A feed read ``jobs`` (in the order read): :meth:`deliver` each, but each listener is
+        handed everything of the read that concerns it in one call (:meth:`Listener.on_jobs`),
+        so its consumer wakes once per read, not once per state. Returns how many were passed
+        on."""
+        entries = self._entries
+        batches: dict[Listener, list[Job]] = {}
+        passed = 0
+        for job in jobs:
+            entry = entries.get(job.id)
+            if entry is None:
+                continue
+            last = entry.job
+            if last is not None:
+                # supersedes(), its common case inline (this runs for every event): versions
+                # that differ decide alone.
+                version = job.version
+                seen = last.version
+                if version is None or seen is None or version == seen:
+                    if not supersedes(last, job):
+                        continue
+                elif version < seen:
+                    continue
+            entry.job = job
+            passed += 1
+            listener = entry.listener
+            if listener is not None:
+                batch = batches.get(listener)
+                if batch is None:
+                    batches[listener] = [job]
+                else:
+                    batch.append(job)
+                if entry.more is not None:
+                    for other in entry.more:
+                        batch = batches.get(other)
+                        if batch is None:
+                            batches[other] = [job]
+                        else:
+                            batch.append(job)
+            if job.status in TERMINAL:
+                self._release(entry, finished=True)
+        for listener, batch in batches.items():
+            listener.on_jobs(batch)
+        return passed
 
     def fail(self, job_id: str, error: BaseException) -> None:
         """The job cannot be followed: tell its listeners and drop it."""

@@ -3,9 +3,9 @@ the hub (:mod:`._hub`). New jobs come on a fresh stream of their own (its snapsh
 first states); the hub folds two streams into one (:meth:`MultiStream.absorb`) to keep their
 number bounded, and jobs that join an open stream are read, then carried by its next connection.
 
-A feed passes each state it reads to :meth:`Hub.deliver`, which drops repeats and tells the
-listeners; the hub calls :meth:`MultiStream.discard` when a job leaves, and a stream without jobs
-stops its task.
+A feed passes the states each read brought to :meth:`Hub.deliver_many` (a big read in slices of
+``TUNING.events_per_turn``), which drops repeats and tells each listener once per slice; the hub
+calls :meth:`MultiStream.discard` when a job leaves, and a stream without jobs stops its task.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import time
 from typing import TYPE_CHECKING, Literal
 
 from asyncjobs._exceptions import APIError, ProtocolError, TransportError
+from asyncjobs._models import Job
 from asyncjobs._transport import NOT_OFFERED, EventStream, NotOffered, is_transient
 from asyncjobs._tuning import TUNING
 
@@ -359,7 +360,7 @@ class MultiStream:
         jobs be read at once (it may have been a final state).
         """
         stream = self._stream
-        deliver = self._hub.deliver
+        deliver_many = self._hub.deliver_many
         parse = self._parse
         good = stream.resume_id  # the id of the last event handled
         confirmed = False
@@ -375,6 +376,9 @@ class MultiStream:
                         # A big read (a reconnect's backlog) is handed on in slices, letting
                         # the loop run other tasks (a submit, a read) in between.
                         await asyncio.sleep(0)
+                    # The slice's jobs go to the hub in one call: each listener is handed
+                    # its share at once and its consumer wakes once, not once per event.
+                    jobs: list[Job] = []
                     for event in events[start : start + turn]:
                         if event.event in JOB_EVENTS:
                             try:
@@ -387,10 +391,15 @@ class MultiStream:
                                     stream.pin(good)
                                     if not confirmed:
                                         confirmed = True
+                                        if jobs:  # what came before goes first
+                                            deliver_many(jobs)
+                                            jobs = []
                                         await confirm(self)
                                 continue
-                            deliver(job)
+                            jobs.append(job)
                         good = event.id
+                    if jobs:
+                        deliver_many(jobs)
             except asyncio.CancelledError:
                 # Stopped between slices (a fold, a restart): what was not handed on yet
                 # comes again from where the resume point now stays.

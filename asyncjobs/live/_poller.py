@@ -69,9 +69,7 @@ class Poller:
                     await self._sleep(self._backoff.delay())
                     continue
                 self._backoff.reset()
-                changed = False
-                for job in jobs:
-                    changed = hub.deliver(job) or changed
+                changed = hub.deliver_many(jobs) > 0
                 for job_id, error in errors.items():
                     hub.fail(job_id, error)
                 if changed:
@@ -134,8 +132,7 @@ class SingleFeed:
                 api, entry.id, transport="auto", poll_interval=None, last=entry.job
             )
             while entry.feed is self:
-                for job in await follower.next():
-                    hub.deliver(job)
+                hub.deliver_many(await follower.next())
         except Exception as exc:
             if entry.feed is self:
                 hub.fail(entry.id, waiter_error(exc))

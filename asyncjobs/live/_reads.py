@@ -44,8 +44,7 @@ async def admit(stream: MultiStream) -> None:
         await asyncio.sleep(stream._backoff.delay())
         return
     del stream._unread[: len(batch)]
-    for job in jobs:
-        hub.deliver(job)
+    hub.deliver_many(jobs)
     for job_id, error in errors.items():
         hub.fail(job_id, error)
     for entry in batch:
@@ -66,8 +65,7 @@ async def confirm(stream: MultiStream) -> None:
             raise
         logger.info("confirming %d jobs after the stream closed: %s", len(stream.entries), exc)
         return  # the reconnect resumes them anyway
-    for job in jobs:
-        hub.deliver(job)
+    hub.deliver_many(jobs)
     for job_id, error in errors.items():
         hub.fail(job_id, error)
 
@@ -81,8 +79,7 @@ async def refused(stream: MultiStream, reason: NotOffered, error: APIError | Non
     """
     hub = stream._hub
     jobs, errors = await stream._api.read_many(list(stream.entries), confirm_missing=True)
-    for job in jobs:
-        hub.deliver(job)
+    hub.deliver_many(jobs)
     for job_id, failure in errors.items():
         hub.fail(job_id, failure)
     if errors or not stream.entries:

@@ -87,6 +87,12 @@ class _Outcomes:
             error = job_error(job, self._profile)
             self._settle(job.id, job if error is None else error, error)
 
+    def on_jobs(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            if job.status in TERMINAL and job.id not in self.outcomes:
+                error = job_error(job, self._profile)
+                self._settle(job.id, job if error is None else error, error)
+
     def on_error(self, job_id: str, error: BaseException) -> None:
         if job_id not in self.outcomes:
             self._settle(job_id, error, error)

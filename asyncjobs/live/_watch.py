@@ -51,6 +51,15 @@ class Inbox:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
+    def on_jobs(self, jobs: list[Job]) -> None:
+        if self._final_only:
+            self.items.extend(job for job in jobs if job.status in TERMINAL)
+        else:
+            self.items.extend(jobs)
+        waiter = self._waiter
+        if waiter is not None and self.items and not waiter.done():
+            waiter.set_result(None)
+
     def on_error(self, job_id: str, error: BaseException) -> None:
         self.items.append(_Failed(job_id, error))
         self._wake()
@@ -167,6 +176,20 @@ class _Viewer:
 
     def on_job(self, job: Job) -> None:
         self._put(job)
+
+    def on_jobs(self, jobs: list[Job]) -> None:
+        if len(jobs) == 1:  # the common case: one state of its one job per read
+            self._put(jobs[0])
+            return
+        items: list[Job | _Failed] = list(jobs)
+        if self.first is None:
+            self.first = items.pop(0)
+        if items:
+            if self.more is None:
+                self.more = deque(items)
+            else:
+                self.more.extend(items)
+        self._wake()
 
     def on_error(self, job_id: str, error: BaseException) -> None:
         self._put(_Failed(job_id, error))
