@@ -170,21 +170,27 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _epoch_field(
+    payload: Mapping[str, Any], key: str, api: str, *, per_second: int, unit: str
+) -> datetime | None:
+    value = payload.get(key)
+    if value is None or value == 0:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value / per_second, UTC)
+        except (OverflowError, OSError, ValueError):
+            pass
+    raise _bad(api, key, f"{unit} since the epoch", value)
+
+
 def epoch_ms(payload: Mapping[str, Any], key: str, api: str) -> datetime | None:
     """An optional time in milliseconds since the epoch; 0 means "not yet" (None).
 
     Raises:
         ProtocolError: the value is not a number.
     """
-    value = payload.get(key)
-    if value is None or value == 0:
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            return datetime.fromtimestamp(value / 1000, UTC)
-        except (OverflowError, OSError, ValueError):
-            pass
-    raise _bad(api, key, "milliseconds since the epoch", value)
+    return _epoch_field(payload, key, api, per_second=1000, unit="milliseconds")
 
 
 def epoch_seconds(payload: Mapping[str, Any], key: str, api: str) -> datetime | None:
@@ -193,15 +199,7 @@ def epoch_seconds(payload: Mapping[str, Any], key: str, api: str) -> datetime | 
     Raises:
         ProtocolError: the value is not a number.
     """
-    value = payload.get(key)
-    if value is None or value == 0:
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            return datetime.fromtimestamp(value, UTC)
-        except (OverflowError, OSError, ValueError):
-            pass
-    raise _bad(api, key, "seconds since the epoch", value)
+    return _epoch_field(payload, key, api, per_second=1, unit="seconds")
 
 
 def id_in(payload: Any) -> str | None:

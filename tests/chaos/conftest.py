@@ -17,13 +17,11 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from asyncjobs import _json
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -96,14 +94,3 @@ def run_script() -> ScriptRunner:
         return done
 
     return run
-
-
-@pytest.fixture(params=_json.BACKENDS)
-def json_backend(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Run the test once per JSON backend of :mod:`asyncjobs._json` (orjson, then the standard
-    library): the event parsers made during the test decode with it."""
-    name = request.param
-    if name not in _json.available():
-        pytest.skip(f"{name} is not installed (the test extra installs it, as CI does)")
-    with _json.using(name):
-        yield name

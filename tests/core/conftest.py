@@ -4,11 +4,8 @@ that opens a connection fails. ``json_backend`` runs a test with each JSON backe
 """
 
 import socket
-from collections.abc import Iterator
 
 import pytest
-
-from asyncjobs import _json
 
 
 @pytest.fixture(autouse=True)
@@ -20,14 +17,3 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-
-
-@pytest.fixture(params=_json.BACKENDS)
-def json_backend(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Run the test once per JSON backend of :mod:`asyncjobs._json` (orjson, then the standard
-    library): the event parsers made during the test decode with it."""
-    name = request.param
-    if name not in _json.available():
-        pytest.skip(f"{name} is not installed (the test extra installs it, as CI does)")
-    with _json.using(name):
-        yield name

@@ -6,11 +6,11 @@ A test module may define its own ``server`` (``test_scale.py`` does); pytest the
 module's.
 """
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
-from asyncjobs import Client, _json
+from asyncjobs import Client
 from asyncjobs.testing import JobServer
 
 
@@ -26,14 +26,3 @@ async def client(server: JobServer) -> AsyncIterator[Client]:
     """A Client on ``server``."""
     async with Client(server.url) as client:
         yield client
-
-
-@pytest.fixture(params=_json.BACKENDS)
-def json_backend(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Run the test once per JSON backend of :mod:`asyncjobs._json` (orjson, then the standard
-    library): the event parsers made during the test decode with it."""
-    name = request.param
-    if name not in _json.available():
-        pytest.skip(f"{name} is not installed (the test extra installs it, as CI does)")
-    with _json.using(name):
-        yield name
