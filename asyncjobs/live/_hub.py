@@ -132,29 +132,7 @@ class Hub:
         """A feed read ``job``: pass it on if it is a change (or, at the same version, tells
         another state than the one passed on: see :func:`supersedes`). Returns whether it was
         passed on. A feed that read several jobs at once hands them to :meth:`deliver_many`."""
-        entry = self._entries.get(job.id)
-        if entry is None:
-            return False
-        last = entry.job
-        if last is not None:
-            # supersedes(), its common case inline: versions that differ decide alone.
-            version = job.version
-            seen = last.version
-            if version is None or seen is None or version == seen:
-                if not supersedes(last, job):
-                    return False
-            elif version < seen:
-                return False
-        entry.job = job
-        listener = entry.listener
-        if listener is not None:
-            listener.on_job(job)
-            if entry.more is not None:
-                for other in entry.more:
-                    other.on_job(job)
-        if job.status in TERMINAL:
-            self._release(entry, finished=True)
-        return True
+        return self.deliver_many((job,)) > 0
 
     def deliver_many(self, jobs: Iterable[Job]) -> int:
         """A feed read ``jobs`` (in the order read): :meth:`deliver` each, but each listener is
@@ -170,8 +148,8 @@ class Hub:
                 continue
             last = entry.job
             if last is not None:
-                # supersedes(), its common case inline (this runs for every event): versions
-                # that differ decide alone.
+                # supersedes(), its common case inline (the one place the hub applies the
+                # change rule; it runs for every event): versions that differ decide alone.
                 version = job.version
                 seen = last.version
                 if version is None or seen is None or version == seen:
