@@ -291,23 +291,6 @@ class _JobBuilder(Job):
 
 
 _new_job = object.__new__
-_FAST_FIELDS = (
-    "id",
-    "status",
-    "name",
-    "progress",
-    "message",
-    "result",
-    "error",
-    "priority",
-    "config",
-    "created_at",
-    "started_at",
-    "completed_at",
-    "updated_at",
-    "version",
-    "raw",
-)
 
 
 def job_to_native(job: Job) -> dict[str, Any]:
