@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from contextlib import aclosing
 from typing import Any, Final
 
 from ._concurrency import run_bounded
@@ -198,12 +199,13 @@ class JobAPI:
         wanted = set(job_ids)
         found: list[Job] = []
         pages = math.ceil(len(wanted) / max(1, self.profile.max_page_size)) + 1
-        async for job in self.list_pages(None, None, max_pages=pages):
-            if job.id in wanted:
-                wanted.discard(job.id)
-                found.append(job)
-                if not wanted:
-                    break
+        async with aclosing(self.list_pages(None, None, max_pages=pages)) as listed:
+            async for job in listed:
+                if job.id in wanted:
+                    wanted.discard(job.id)
+                    found.append(job)
+                    if not wanted:
+                        break
         return found
 
     async def get_many(self, job_ids: Sequence[str]) -> list[Job]:
