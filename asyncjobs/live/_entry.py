@@ -53,16 +53,25 @@ class Feed(Protocol):
 class Entry:
     """One followed job: its last state, its listeners, and the feed following it.
 
+    The last state (``state``) is kept as the text of the stream event it was read from
+    where there is one (a string of ~300 bytes, not a Job of ~2 KB with its ``raw`` dict,
+    datetimes and key strings: 100,000 followed jobs cost tens of MB, not hundreds), read
+    again by :meth:`Hub.last` in the rare case it is needed (a late joiner, a timeout's
+    error); ``version`` is kept beside it, so telling a change from a repeat needs no Job.
+
     Most jobs have one listener: it sits in ``listener``, and only the others in a list
     (``more``, made for a second listener): thousands of watches are an object less each.
     ``listener`` is None only once the last listener has left.
     """
 
-    __slots__ = ("feed", "id", "job", "listener", "more")
+    __slots__ = ("feed", "id", "listener", "more", "state", "version")
 
     def __init__(self, job_id: str, listener: Listener) -> None:
         self.id = job_id
-        self.job: Job | None = None
+        self.state: Job | str | None = None
+        """The last state: a Job, the event text it was read from, or None (none yet)."""
+        self.version: int | None = None
+        """The last state's version (None: none yet, or the API has no versions)."""
         self.listener: Listener | None = listener
         self.more: list[Listener] | None = None
         self.feed: Feed | None = None

@@ -32,7 +32,7 @@ import asyncio
 import itertools
 import logging
 import math
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Sequence
 from typing import Any, TypeVar
 
 from asyncjobs._api import JobAPI
@@ -40,6 +40,7 @@ from asyncjobs._models import TERMINAL, Job, supersedes
 from asyncjobs._tuning import TUNING
 
 from ._entry import Entry, Feed, Listener, note_transport, waiter_error
+from ._events import EventParser, event_parser
 from ._multi import MULTIPLEXED, MultiStream
 from ._poller import Poller, SingleFeed
 
@@ -74,6 +75,7 @@ class Hub:
         self._singles: set[SingleFeed] = set()
         self._closed = False
         self._background: set[asyncio.Task[Any]] = set()
+        self._reparse: EventParser | None = None  # see last()
 
     def __repr__(self) -> str:
         return (
@@ -104,8 +106,9 @@ class Hub:
                 pending.append(entry)
             else:
                 entry.add(listener)
-                if entry.job is not None:
-                    listener.on_job(entry.job)
+                last = self.last(entry)
+                if last is not None:
+                    listener.on_job(last)
         if pending and not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
@@ -124,7 +127,18 @@ class Hub:
     def current(self, job_id: str) -> Job | None:
         """The last state seen of a followed job, or None."""
         entry = self._entries.get(job_id)
-        return None if entry is None else entry.job
+        return None if entry is None else self.last(entry)
+
+    def last(self, entry: Entry) -> Job | None:
+        """``entry``'s last state as a Job (read again from its event's text if kept as one;
+        it is not kept as a Job then, so a late joiner costs a parse, not the memory)."""
+        state = entry.state
+        if isinstance(state, str):
+            reparse = self._reparse
+            if reparse is None:
+                reparse = self._reparse = event_parser(self.api.profile)[0]
+            return reparse(state, None)
+        return state
 
     # -- feeds -----------------------------------------------------------------------------
 
@@ -134,30 +148,36 @@ class Hub:
         passed on. A feed that read several jobs at once hands them to :meth:`deliver_many`."""
         return self.deliver_many((job,)) > 0
 
-    def deliver_many(self, jobs: Iterable[Job]) -> int:
+    def deliver_many(self, jobs: Sequence[Job], texts: Sequence[str] | None = None) -> int:
         """A feed read ``jobs`` (in the order read): :meth:`deliver` each, but each listener is
         handed everything of the read that concerns it in one call (:meth:`Listener.on_jobs`),
         so its consumer wakes once per read, not once per state. Returns how many were passed
-        on."""
+        on.
+
+        ``texts``, where given, are the stream events' texts the jobs were parsed from (with
+        the profile's default parser), one per job: the entries keep those as their last
+        state, not the Jobs (see :class:`Entry`)."""
         entries = self._entries
         batches: dict[Listener, list[Job]] = {}
         passed = 0
-        for job in jobs:
+        kept: Iterable[str | None] = itertools.repeat(None) if texts is None else texts
+        for job, text in zip(jobs, kept, strict=False):
             entry = entries.get(job.id)
             if entry is None:
                 continue
-            last = entry.job
-            if last is not None:
+            state = entry.state
+            version = job.version
+            if state is not None:
                 # supersedes(), its common case inline (the one place the hub applies the
                 # change rule; it runs for every event): versions that differ decide alone.
-                version = job.version
-                seen = last.version
+                seen = entry.version
                 if version is None or seen is None or version == seen:
-                    if not supersedes(last, job):
+                    if state == text or not supersedes(self.last(entry), job):
                         continue
                 elif version < seen:
                     continue
-            entry.job = job
+            entry.state = job if text is None else text
+            entry.version = version
             passed += 1
             listener = entry.listener
             if listener is not None:

@@ -173,7 +173,7 @@ class MultiStream:
         seen on any stream before opening it (the snapshots were taken after that event, and
         every later change has a greater id), once every job has its snapshot."""
         floor = self._floor
-        if floor is None or any(entry.job is None for entry in self.entries.values()):
+        if floor is None or any(entry.state is None for entry in self.entries.values()):
             return None
         return floor
 
@@ -362,6 +362,9 @@ class MultiStream:
         stream = self._stream
         deliver_many = self._hub.deliver_many
         parse = self._parse
+        # The default parser's events are kept by the hub as their texts (see Entry); a
+        # profile's own hook may read more than the text, so its jobs are kept whole.
+        keep_texts = not self._custom
         good = stream.resume_id  # the id of the last event handled
         confirmed = False
         settled = good is not None  # the hub knows it can be folded
@@ -379,10 +382,12 @@ class MultiStream:
                     # The slice's jobs go to the hub in one call: each listener is handed
                     # its share at once and its consumer wakes once, not once per event.
                     jobs: list[Job] = []
+                    texts: list[str] | None = [] if keep_texts else None
                     for event in events[start : start + turn]:
                         if event.event in JOB_EVENTS:
+                            data = event.data
                             try:
-                                job = parse(event.data, None)
+                                job = parse(data, None)
                             except ProtocolError as exc:  # only a profile's own hook raises
                                 logger.warning("multiplexed stream: an event is not a job: %s", exc)
                                 job = None
@@ -392,14 +397,17 @@ class MultiStream:
                                     if not confirmed:
                                         confirmed = True
                                         if jobs:  # what came before goes first
-                                            deliver_many(jobs)
+                                            deliver_many(jobs, texts)
                                             jobs = []
+                                            texts = [] if keep_texts else None
                                         await confirm(self)
                                 continue
                             jobs.append(job)
+                            if texts is not None:
+                                texts.append(data)
                         good = event.id
                     if jobs:
-                        deliver_many(jobs)
+                        deliver_many(jobs, texts)
             except asyncio.CancelledError:
                 # Stopped between slices (a fold, a restart): what was not handed on yet
                 # comes again from where the resume point now stays.

@@ -126,10 +126,10 @@ class SingleFeed:
         api = hub.api
         follower: JobFollower | None = None
         try:
-            if entry.job is None:
+            if entry.state is None:
                 hub.deliver(await api.get(entry.id))
             follower = JobFollower(
-                api, entry.id, transport="auto", poll_interval=None, last=entry.job
+                api, entry.id, transport="auto", poll_interval=None, last=hub.last(entry)
             )
             while entry.feed is self:
                 hub.deliver_many(await follower.next())

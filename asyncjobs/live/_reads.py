@@ -48,9 +48,7 @@ async def admit(stream: MultiStream) -> None:
     for job_id, error in errors.items():
         hub.fail(job_id, error)
     for entry in batch:
-        if stream.entries.get(entry.id) is entry and (
-            entry.job is None or entry.job.version is None
-        ):
+        if stream.entries.get(entry.id) is entry and (entry.state is None or entry.version is None):
             stream._resend_all = True  # an API without versions: resume with every snapshot
 
 
