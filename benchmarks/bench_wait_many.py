@@ -9,7 +9,10 @@ DESIGN.md section 6, "Waiting on 10,000 jobs in one process". Three processes:
 - each client in a child process of its own (spawned fresh), so that its CPU time and peak RSS
   are its own and nothing else's:
 
-  - (a) asyncjobs: ``Client.watch_jobs(ids)``, one update per change of any job;
+  - (a) asyncjobs waiting: ``Client.as_completed(ids)``, each job's final state as it ends
+    (the bars are on this one: it is what waiting is);
+  - (a') asyncjobs watching: ``Client.watch_jobs(ids)``, one update per change of any job
+    (``--clients watch``; reported beside, for what every version costs);
   - (b) polling: one task per job doing ``GET /jobs/{id}`` every second on a plain aiohttp
     session (connection limit 100) until the job is finished;
   - (c) batched polling, the baseline a careful user writes: the ids in batches of 100, one
@@ -25,7 +28,7 @@ RSS over its baseline (taken after imports, before the wait), the wall time, and
 each change on the server to the client seeing it (``time.time() - stamp``; median, p99, max).
 
     python benchmarks/bench_wait_many.py [--jobs N] [--duration S] [--rounds R] [--quick]
-        [--clients asyncjobs,batched,polling] [--profile] [--orjson] [--json]
+        [--clients asyncjobs,watch,batched,polling] [--profile] [--orjson] [--json]
 
 At ``--jobs 100000`` the per-job polling client is left out unless ``--clients`` names it.
 """
@@ -216,6 +219,28 @@ async def asyncjobs_client(url: str, ids: list[str], tally: _Tally) -> None:
             tally.seen(job.message, now)
 
 
+async def completed_client(url: str, ids: list[str], tally: _Tally) -> None:
+    """Waiting, as the API offers it: ``as_completed``, which yields final states only. Its
+    first states are never yielded, so it is told ready once the hub has one for every job: a
+    peek at the hub's entries (bench-only, a few checks over the first second), not an API."""
+    async with Client(url) as client:
+
+        async def tell_ready() -> None:
+            entries = client._hub._entries
+            # The hub sets no event for this: looked at every 20 ms until true.
+            while len(entries) < len(ids) or any(e.state is None for e in entries.values()):  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+            for _ in ids:
+                tally.first()
+
+        ready = asyncio.create_task(tell_ready())
+        try:
+            async for job in client.as_completed(ids, timeout=WAIT_TIMEOUT):
+                tally.seen(job.message, time.time())
+        finally:
+            ready.cancel()
+
+
 async def polling_client(url: str, ids: list[str], tally: _Tally) -> None:
     connector = aiohttp.TCPConnector(limit=POLL_CONNECTIONS)
     timeout = aiohttp.ClientTimeout(total=60)
@@ -279,12 +304,26 @@ async def batched_client(url: str, ids: list[str], tally: _Tally) -> None:
             await asyncio.gather(*(poll(n, batch) for n, batch in enumerate(batches)))
 
 
-CLIENTS = {"asyncjobs": asyncjobs_client, "batched": batched_client, "polling": polling_client}
-LABELS = {"asyncjobs": "(a) asyncjobs", "batched": "(c) batched 1s", "polling": "(b) polling 1s"}
+CLIENTS = {
+    "asyncjobs": completed_client,
+    "watch": asyncjobs_client,
+    "batched": batched_client,
+    "polling": polling_client,
+}
+LABELS = {
+    "asyncjobs": "(a) as_completed",
+    "watch": "(a') watch_jobs",
+    "batched": "(c) batched 1s",
+    "polling": "(b) polling 1s",
+}
 
 
 def _client_process(name: str, url: str, ids: list[str], profile: bool, conn: Connection) -> None:
     run = CLIENTS[name]
+    if os.environ.get("XCOAL"):
+        from asyncjobs._tuning import TUNING
+
+        TUNING.coalesce_window = float(os.environ["XCOAL"])
     tally = _Tally(len(ids), conn)
     profiler = cProfile.Profile() if profile else None
     rss0 = _maxrss_mb()
@@ -401,7 +440,7 @@ def main() -> None:
     parser.add_argument(
         "--clients",
         default=None,
-        help="comma-separated, of asyncjobs,batched,polling (default: all three; "
+        help="comma-separated, of asyncjobs,watch,batched,polling (default: all four; "
         f"from {BIG:,} jobs on, polling is left out)",
     )
     parser.add_argument(
@@ -504,7 +543,13 @@ def main() -> None:
     print(_row("  of which reading first states", cells("{:.2f}", "ready_wall")))
     print(_row("client peak RSS, MB", cells("{:.1f}", "rss_peak")))
     print(_row("client peak RSS over baseline, MB", cells("{:.1f}", "rss_delta")))
-    print(_row("changes seen", [f"{r['updates']:,}/{3 * args.jobs:,}" for r in shown]))
+    due = {name: args.jobs if name == "asyncjobs" else 3 * args.jobs for name in results}
+    print(
+        _row(
+            "changes seen (a: final states)",
+            [f"{r['updates']:,}/{due[name]:,}" for name, r in results.items()],
+        )
+    )
     print(_row("change->client median, ms", cells("{:.1f}", "median_ms")))
     print(_row("change->client p99, ms", cells("{:.1f}", "p99_ms")))
     print(_row("change->client max, ms", cells("{:.1f}", "max_ms")))
@@ -575,6 +620,16 @@ def main() -> None:
                 f"  note: (c) made {made:.0f} requests/s, short of its {pace:.0f}/s pace: "
                 f"this machine cannot keep up, so its CPU (and the ratio) is a lower bound"
             )
+    if "watch" in results:
+        w = results["watch"]
+        cpu_w = median_of("watch", "cpu")
+        line = f"  (a') watch_jobs, every version: CPU {cpu_w / args.jobs * 1e6:.0f} us per job"
+        if "batched" in results:
+            line += (
+                f", {cpu_w / median_of('batched', 'cpu'):.2f}x (c)'s, memory growth "
+                f"{median_of('watch', 'rss_delta') / median_of('batched', 'rss_delta'):.2f}x"
+            )
+        print(f"{line}, p99 {w['p99_ms']:.1f} ms (for reference: the bars are on waiting)")
     if "polling" in results:
         b = results["polling"]
         cpu_b = median_of("polling", "cpu")
