@@ -320,6 +320,10 @@ LABELS = {
 
 def _client_process(name: str, url: str, ids: list[str], profile: bool, conn: Connection) -> None:
     run = CLIENTS[name]
+    if os.environ.get("XLOG"):
+        import logging
+
+        logging.basicConfig(level=logging.INFO)
     if os.environ.get("XCOAL"):
         from asyncjobs._tuning import TUNING
 
@@ -481,7 +485,8 @@ def main() -> None:
         body_note = (
             f"  note: the server's body limit is raised to {BIG_BODY_MB} MiB: at the reference "
             f"server's default (1 MiB) asyncjobs' one POST /events of all {args.jobs:,} ids is "
-            f"refused with 413 and the wait fails (--max-body 1 shows it)"
+            f"refused with 413, and the client splits the ids across streams until it is taken "
+            f"(--max-body 1 shows it: more connections)"
         )
     if args.max_body is not None:
         args.max_body = int(args.max_body * 1024 * 1024)

@@ -36,6 +36,7 @@ from collections.abc import Coroutine, Iterable, Sequence
 from typing import Any, TypeVar
 
 from asyncjobs._api import JobAPI
+from asyncjobs._exceptions import APIError
 from asyncjobs._models import TERMINAL, Job, supersedes
 from asyncjobs._tuning import TUNING
 
@@ -76,6 +77,7 @@ class Hub:
         self._closed = False
         self._background: set[asyncio.Task[Any]] = set()
         self._reparse: EventParser | None = None  # see last()
+        self._room_cap: int | None = None  # the most ids a stream may carry (see too_large())
 
     def __repr__(self) -> str:
         return (
@@ -238,10 +240,31 @@ class Hub:
         )
 
     def _room(self) -> int:
-        """The most ids one stream carries: a query's worth, or what a POST body can hold."""
+        """The most ids one stream carries: a query's worth, or what a POST body can hold (at
+        most what the server has taken, see :meth:`too_large`)."""
         profile = self.api.profile
         room = TUNING.max_stream_ids if "events_many_post" in profile.routes else profile.max_batch
-        return max(1, room)
+        cap = self._room_cap
+        return max(1, room if cap is None else min(room, cap))
+
+    def too_large(self, stream: MultiStream, error: APIError) -> None:
+        """The server refused to open ``stream`` as too large (413, 414): from now on a stream
+        carries at most half as many ids, and the jobs over that leave it for other feeds
+        (new streams, or batched polling once every stream slot is taken)."""
+        room = max(1, len(stream) // 2)
+        if self._room_cap is not None:
+            room = min(room, self._room_cap)
+        self._room_cap = room
+        logger.info(
+            "a multiplexed stream of %d jobs was refused as too large (%s): %d ids a stream "
+            "from now on",
+            len(stream),
+            error,
+            room,
+        )
+        moved = stream.shed(len(stream) - room)
+        if moved:
+            self._assign(moved)
 
     def _most_streams(self) -> int:
         # Never more streams than the stream budget lets open at once: a stream waiting for a

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from asyncjobs._exceptions import APIError, ProtocolError, TransportError
 from asyncjobs._models import Job
@@ -28,7 +28,10 @@ from ._single import new_backoff
 if TYPE_CHECKING:
     from ._hub import Hub
 
-__all__ = ["MULTIPLEXED", "MultiStream"]
+__all__ = ["MULTIPLEXED", "TOO_LARGE", "MultiStream"]
+
+TOO_LARGE: Final = frozenset({413, 414})
+"""Statuses of a request too large for the server (body, URI): fewer ids per stream then."""
 
 logger = logging.getLogger("asyncjobs")
 
@@ -193,6 +196,15 @@ class MultiStream:
             if self._phase == "stream" and self._abandoned * 2 > self._carried:
                 self._restart()  # most of what the stream carries is no longer wanted
 
+    def shed(self, count: int) -> list[Entry]:
+        """Give up the ``count`` jobs that joined last (for other feeds to take)."""
+        moved = [self.entries.pop(job_id) for job_id in list(self.entries)[-count:]]
+        for entry in moved:
+            entry.feed = None
+        if self._unread:
+            self._unread = [entry for entry in self._unread if entry.feed is self]
+        return moved
+
     def stop(self) -> None:
         self._cancel_timer()
         self._hub.stream_stopped(self)
@@ -243,6 +255,9 @@ class MultiStream:
                     await refused(self, exc, None)
                     continue
                 except APIError as exc:
+                    if exc.status in TOO_LARGE and len(self.entries) > 1:
+                        self._hub.too_large(self, exc)  # part of the jobs move to other feeds
+                        continue
                     if exc.status in NOT_OFFERED or exc.status == 403:
                         self._phase = "read"
                         await refused(self, NotOffered(str(exc)), exc)

@@ -289,6 +289,56 @@ async def test_a_huge_id_set_is_split_across_streams(
     assert server.request_count("GET", "/events") == 0
 
 
+async def test_a_stream_refused_as_too_large_is_split_until_the_server_takes_it(
+    fast: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server whose body limit is under one POST /events of every id answers 413: the
+    client halves the ids a stream carries (and keeps that for later streams) until the server
+    takes them, and the wait goes on over those streams, every job's final state once. Where
+    the server takes them all, one stream carries them."""
+    monkeypatch.setattr(TUNING, "max_streams", 4)
+    monkeypatch.setattr(TUNING, "max_query_ids", 20)  # long id lists go in a POST body
+    bodies: list[int] = []  # the ids of each POST /events the server answered
+
+    @web.middleware
+    async def record(request: web.Request, handler: Any) -> web.StreamResponse:
+        response = await handler(request)
+        if request.method == "POST" and request.path.endswith("/events"):
+            bodies.append(response.status)
+        return response
+
+    # 120 ids of 16 characters: a body of ~2.3 KB; the server takes 1 KB (up to ~50 ids).
+    server = JobServer(heartbeat=0.2, retry_ms=20, max_body_size=1024)
+    server.app.middlewares.insert(0, record)
+    async with server, Client(server.url) as client:
+        ids = [server.create_job(status="running").id for _ in range(120)]
+        waiter = asyncio.ensure_future(client.wait_for_jobs(ids, timeout=30))
+        await wait_until(
+            lambda: server.open_streams == 4,
+            message=lambda: (
+                f"{server.open_streams} streams open for 120 jobs (answers {bodies}), "
+                f"carrying {sorted(map(len, stream_ids(client)))} ids"
+            ),
+        )
+        assert sorted(map(len, stream_ids(client))) == [30, 30, 30, 30]
+        for job_id in ids:
+            server.update_job(job_id, status="completed")
+        results = await bounded(waiter, "the final states of 120 jobs")
+        later = await bounded(client.wait_for_jobs(ids[:40], timeout=30), "40 finished jobs")
+    assert [job.id for job in results] == ids
+    assert all(job.status is JobStatus.COMPLETED for job in results)
+    assert [job.id for job in later] == ids[:40]
+    # 120 refused, 60 refused (both halves), then 30s taken; the later wait starts at 30.
+    assert bodies.count(413) == 3, bodies
+    assert bodies.count(200) == 4 + 2, bodies
+
+    async with JobServer(heartbeat=0.2, retry_ms=20) as server, Client(server.url) as client:
+        ids = [server.create_job(status="completed").id for _ in range(120)]
+        await bounded(client.wait_for_jobs(ids, timeout=30), "120 finished jobs")
+        assert server.request_count("POST", "/events") == 1
+        assert server.connections_opened == 1
+
+
 async def test_more_jobs_than_the_streams_can_carry_are_polled_in_batches(
     fast: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
