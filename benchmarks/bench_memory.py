@@ -34,6 +34,7 @@ import json
 import multiprocessing
 import os
 import tracemalloc
+from collections import Counter
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -144,6 +145,7 @@ async def _follow(origin: str, ids: list[str]) -> Job:
         gc.collect()
         base, rss_base = tracemalloc.get_traced_memory()[0], _rss()
         before = tracemalloc.take_snapshot()
+        tracked_before = Counter(type(o).__name__ for o in gc.get_objects())
         count = 0
         last: Job | None = None
         watch = client.watch_jobs(ids)
@@ -163,6 +165,14 @@ async def _follow(origin: str, ids: list[str]) -> Job:
             f"{len(ids):,} jobs followed: {used / len(ids):,.0f} bytes each (tracemalloc, "
             f"{used / 1e6:.1f} MB), RSS +{rss / 1e6:.1f} MB ({rss / len(ids):,.0f} bytes each, "
             "with tracemalloc's own overhead)"
+        )
+        tracked = Counter(type(o).__name__ for o in gc.get_objects())
+        tracked.subtract(tracked_before)
+        print(
+            f"objects the garbage collector tracks (what a full collection walks): "
+            f"{tracked.total() / len(ids):.1f} a job ("
+            + ", ".join(f"{name} {n / len(ids):.2f}" for name, n in tracked.most_common(6))
+            + ")"
         )
         print("largest sources (bytes per job, by line):")
         for stat in after.compare_to(before, "lineno")[:12]:
