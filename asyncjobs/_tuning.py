@@ -82,7 +82,7 @@ class Tuning:
     events_per_turn: int = 200
     cancel_grace: float = 2.0
     close_grace: float = 35.0
-    coalesce_window: float = 0.01
+    coalesce_window: float = 0.02
 
 
 TUNING: Final = Tuning()
