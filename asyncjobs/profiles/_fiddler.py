@@ -21,11 +21,10 @@ from typing import Any
 
 import attrs
 
-from asyncjobs._exceptions import ProtocolError
-from asyncjobs._models import Job, JobStatus, status_from_word
+from asyncjobs._models import Job, JobStatus
 
 from ._base import Profile, Route
-from ._fields import as_object, field_id, field_number, field_text
+from ._fields import as_object, field_id, field_number, field_status, field_text
 
 __all__ = ["FIDDLER", "FIDDLER_STATUSES", "FiddlerProfile"]
 
@@ -52,13 +51,11 @@ def parse_fiddler_job(payload: Any) -> Job:
     inner = data.get("data")
     if isinstance(inner, dict):
         data = inner
-    word = data.get("status")
-    if not isinstance(word, str):
-        raise ProtocolError(f"{_API} job payload field 'status': expected a string, got {word!r}")
+    status = field_status(data, "status", _API, FIDDLER_STATUSES)
     extras = data.get("extras")
     return Job(
         id=field_id(data, "id", _API),
-        status=status_from_word(word, FIDDLER_STATUSES),
+        status=status,
         name=field_text(data, "name", _API),
         progress=field_number(data, "progress", _API),
         result=extras or None,

@@ -27,10 +27,10 @@ from typing import Any
 import attrs
 
 from asyncjobs._exceptions import ProtocolError
-from asyncjobs._models import Job, JobStatus, status_from_word
+from asyncjobs._models import Job, JobStatus
 
 from ._base import Profile, Route
-from ._fields import as_object, field_id, field_text, field_time, snippet
+from ._fields import as_object, field_id, field_status, field_text, field_time, snippet
 
 __all__ = ["MAMMOTH", "MAMMOTH_STATUSES", "MammothProfile", "mammoth_failure_reason"]
 
@@ -90,10 +90,7 @@ def parse_mammoth_job(payload: Any) -> Job:
     inner = data.get("job")
     if isinstance(inner, dict):
         data = inner
-    word = data.get("status")
-    if not isinstance(word, str):
-        raise ProtocolError(f"{_API} job payload field 'status': expected a string, got {word!r}")
-    status = status_from_word(word, MAMMOTH_STATUSES)
+    status = field_status(data, "status", _API, MAMMOTH_STATUSES)
     response = data.get("response")
     if response is not None and not isinstance(response, dict):
         raise ProtocolError(
