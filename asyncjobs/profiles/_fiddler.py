@@ -24,7 +24,7 @@ import attrs
 from asyncjobs._models import Job, JobStatus
 
 from ._base import Profile, Route
-from ._fields import as_object, field_id, field_number, field_status, field_text
+from ._fields import as_object, field_id, field_number, field_status, field_text, unwrapped
 
 __all__ = ["FIDDLER", "FIDDLER_STATUSES", "FiddlerProfile"]
 
@@ -47,10 +47,7 @@ def parse_fiddler_job(payload: Any) -> Job:
     Raises:
         ProtocolError: the payload is not a job object.
     """
-    data = as_object(payload, _API)
-    inner = data.get("data")
-    if isinstance(inner, dict):
-        data = inner
+    data = as_object(unwrapped(payload, "data"), _API)
     status = field_status(data, "status", _API, FIDDLER_STATUSES)
     extras = data.get("extras")
     return Job(
@@ -83,9 +80,7 @@ class FiddlerProfile(Profile):
 
     def unwrap(self, payload: Any, *, operation: str, job_id: str | None = None) -> Any:
         """Take the entity out of the ``{"data": ...}`` envelope."""
-        if isinstance(payload, dict) and isinstance(payload.get("data"), dict):
-            return payload["data"]
-        return payload
+        return unwrapped(payload, "data")
 
     def parse_job(self, payload: Any) -> Job:
         """Build a :class:`Job` from a ``JobResp``."""

@@ -31,6 +31,7 @@ __all__ = [
     "list_field",
     "nested",
     "snippet",
+    "unwrapped",
 ]
 
 
@@ -54,6 +55,16 @@ def as_object(payload: Any, api: str, what: str = "a job object") -> Mapping[str
     """
     if not isinstance(payload, dict):
         raise ProtocolError(f"{api}: expected {what}, got {snippet(payload)}")
+    return payload
+
+
+def unwrapped(payload: Any, key: str) -> Any:
+    """The object under ``key`` when ``payload`` comes in such an envelope (e.g.
+    ``{"data": {...}}``), else ``payload`` as it is."""
+    if isinstance(payload, dict):
+        inner = payload.get(key)
+        if isinstance(inner, dict):
+            return inner
     return payload
 
 

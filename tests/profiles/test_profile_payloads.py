@@ -876,3 +876,14 @@ def test_status_words_map_through_the_profile_words_first() -> None:
     assert field_status({"s": "whatever"}, "s", "api") is JobStatus.UNKNOWN
     with pytest.raises(ProtocolError, match=r"^api job payload field 'a\.s': expected a string"):
         field_status({}, "s", "api", field="a.s")
+
+
+def test_an_envelope_is_opened_only_around_an_object() -> None:
+    from asyncjobs.profiles._fields import unwrapped
+
+    assert unwrapped({"data": {"id": "a"}}, "data") == {"id": "a"}
+    assert unwrapped({"data": [1], "id": "a"}, "data") == {"data": [1], "id": "a"}
+    assert unwrapped({"id": "a"}, "data") == {"id": "a"}
+    assert unwrapped([{"data": {}}], "data") == [{"data": {}}]
+    assert get_profile("fiddler").parse_job({"data": {"id": "a", "status": "SUCCESS"}}).id == "a"
+    assert get_profile("mammoth").parse_job({"job": {"id": 3, "status": "success"}}).id == "3"
