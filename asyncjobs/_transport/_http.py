@@ -366,19 +366,14 @@ class HTTPClient:
         attempt: int,
         lasting: bool,
     ) -> Response:
+        plain = self._attempt_plain(
+            method, url, path, data=data, call_headers=call_headers, limit=limit, slots=slots
+        )
         hooks = self.hooks
         if hooks.request or hooks.response:
             return await observed(
                 hooks,
-                self._attempt_plain(
-                    method,
-                    url,
-                    path,
-                    data=data,
-                    call_headers=call_headers,
-                    limit=limit,
-                    slots=slots,
-                ),
+                plain,
                 _status,
                 method=method,
                 path=path,
@@ -388,9 +383,7 @@ class HTTPClient:
                 attempt=attempt,
                 long_lived=lasting,
             )
-        return await self._attempt_plain(
-            method, url, path, data=data, call_headers=call_headers, limit=limit, slots=slots
-        )
+        return await plain
 
     async def _attempt_plain(
         self,

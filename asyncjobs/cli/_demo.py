@@ -25,6 +25,7 @@ from asyncjobs.testing import JobServer
 
 from ._base import EXIT_OK, Commands, UsageError, add_command, run_async
 from ._format import Tally, format_seconds, plural
+from ._options import view_options
 from ._plain import JobView
 from ._views import make_view, print_summary, use_rich
 
@@ -132,6 +133,7 @@ def add_demo(commands: Commands[argparse.ArgumentParser]) -> None:
             "them all live over one multiplexed SSE stream, and print a summary. Needs no "
             "server and no network."
         ),
+        parents=[view_options()],
     )
     demo.add_argument(
         "--jobs",
@@ -153,14 +155,6 @@ def add_demo(commands: Commands[argparse.ArgumentParser]) -> None:
         metavar="FACTOR",
         default=1.0,
         help="run the simulated jobs this many times faster (default: 1)",
-    )
-    demo.add_argument(
-        "--plain", action="store_true", help="print a line per update instead of live bars"
-    )
-    demo.add_argument(
-        "--force-terminal",
-        action="store_true",
-        help="draw live bars even when stdout is not a terminal",
     )
     demo.set_defaults(handler=run_demo)
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from asyncjobs import JobStatus
 
@@ -27,6 +28,8 @@ __all__ = [
     "status_arg",
     "view_options",
 ]
+
+_N = TypeVar("_N", int, float)
 
 _PRIORITIES = {"low": 1, "normal": 2, "high": 3, "urgent": 4}
 PRIORITY_NAMES = {value: name for name, value in _PRIORITIES.items()}
@@ -110,37 +113,35 @@ def config_arg(text: str) -> dict[str, Any]:
     return value
 
 
+def _number(text: str, parse: Callable[[str], _N], fits: Callable[[_N], bool], expected: str) -> _N:
+    """``text`` read by ``parse``, when the value ``fits``.
+
+    Raises:
+        argparse.ArgumentTypeError: ``expected ..., got 'text'``: not a number, or out of range.
+    """
+    try:
+        value = parse(text)
+    except ValueError:
+        pass
+    else:
+        if fits(value):
+            return value
+    raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+
+
 def seconds_arg(text: str) -> float:
     """argparse type: a number of seconds > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
-    return value
+    return _number(text, float, lambda value: value > 0, "a number of seconds > 0")
 
 
 def count_arg(text: str) -> int:
     """argparse type: an integer >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
+    return _number(text, int, lambda value: value >= 0, "an integer >= 0")
 
 
 def hours_arg(text: str) -> int:
     """argparse type: a whole number of hours, 1..168 (a week)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= 168:
-        raise argparse.ArgumentTypeError(f"expected whole hours 1..168, got {text!r}")
-    return value
+    return _number(text, int, lambda value: 1 <= value <= 168, "whole hours 1..168")
 
 
 def job_id_arg(text: str) -> str:

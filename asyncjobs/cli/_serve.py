@@ -11,18 +11,9 @@ from asyncjobs.server._serve import serve
 
 from ._base import EXIT_ERROR, EXIT_OK, EXIT_USAGE, Commands, add_command
 from ._format import plural
+from ._options import seconds_arg
 
 __all__ = ["add_serve"]
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}")
-    return value
 
 
 def add_serve(commands: Commands[argparse.ArgumentParser]) -> None:
@@ -50,7 +41,7 @@ def add_serve(commands: Commands[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument(
         "--heartbeat",
-        type=_positive,
+        type=seconds_arg,
         default=15.0,
         help="seconds between SSE pings (default: 15)",
     )

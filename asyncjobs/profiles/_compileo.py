@@ -36,10 +36,18 @@ from typing import Any
 import attrs
 
 from asyncjobs._exceptions import ProtocolError
-from asyncjobs._models import Job, JobStatus, QueueStats, status_from_word
+from asyncjobs._models import Job, JobStatus, QueueStats
 
 from ._base import Profile, Route
-from ._fields import as_object, field_id, field_number, field_text, field_time, snippet
+from ._fields import (
+    as_object,
+    field_id,
+    field_number,
+    field_status,
+    field_text,
+    field_time,
+    snippet,
+)
 
 __all__ = ["COMPILEO", "COMPILEO_STATUSES", "CompileoProfile", "StreamError"]
 
@@ -67,10 +75,7 @@ class StreamError(ProtocolError):
 
 
 def _status(data: Mapping[str, Any]) -> JobStatus:
-    word = data.get("status")
-    if not isinstance(word, str):
-        raise ProtocolError(f"{_API} job payload field 'status': expected a string, got {word!r}")
-    return status_from_word(word, COMPILEO_STATUSES)
+    return field_status(data, "status", _API, COMPILEO_STATUSES)
 
 
 def parse_compileo_job(payload: Any) -> Job:

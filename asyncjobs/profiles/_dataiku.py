@@ -29,10 +29,10 @@ from typing import Any
 import attrs
 
 from asyncjobs._exceptions import ProtocolError
-from asyncjobs._models import Job, JobStatus, status_from_word
+from asyncjobs._models import Job, JobStatus
 
 from ._base import Profile, Route
-from ._fields import as_object, epoch_ms, field_text, nested, snippet
+from ._fields import as_object, epoch_ms, field_status, field_text, nested
 
 __all__ = ["DATAIKU", "DATAIKU_STATUSES", "DataikuProfile"]
 
@@ -69,15 +69,16 @@ def parse_dataiku_job(payload: Any) -> Job:
     base = data.get("baseStatus")
     status_part: Mapping[str, Any] = base if isinstance(base, dict) else data
     definition = nested(status_part, "def") or nested(data, "def")
-    word = status_part.get("state")
-    if not isinstance(word, str):
-        where = "baseStatus.state" if isinstance(base, dict) else "state"
-        raise ProtocolError(
-            f"{_API} job payload field {where!r}: expected a string, got {snippet(word)}"
-        )
+    status = field_status(
+        status_part,
+        "state",
+        _API,
+        DATAIKU_STATUSES,
+        field="baseStatus.state" if isinstance(base, dict) else "state",
+    )
     return Job(
         id=_job_id(definition, status_part, data),
-        status=status_from_word(word, DATAIKU_STATUSES),
+        status=status,
         name=field_text(definition, "name", _API),
         config=dict(definition),
         created_at=epoch_ms(definition, "initiationTimestamp", _API),

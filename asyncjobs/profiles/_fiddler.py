@@ -21,11 +21,10 @@ from typing import Any
 
 import attrs
 
-from asyncjobs._exceptions import ProtocolError
-from asyncjobs._models import Job, JobStatus, status_from_word
+from asyncjobs._models import Job, JobStatus
 
 from ._base import Profile, Route
-from ._fields import as_object, field_id, field_number, field_text
+from ._fields import as_object, field_id, field_number, field_status, field_text, unwrapped
 
 __all__ = ["FIDDLER", "FIDDLER_STATUSES", "FiddlerProfile"]
 
@@ -48,17 +47,12 @@ def parse_fiddler_job(payload: Any) -> Job:
     Raises:
         ProtocolError: the payload is not a job object.
     """
-    data = as_object(payload, _API)
-    inner = data.get("data")
-    if isinstance(inner, dict):
-        data = inner
-    word = data.get("status")
-    if not isinstance(word, str):
-        raise ProtocolError(f"{_API} job payload field 'status': expected a string, got {word!r}")
+    data = as_object(unwrapped(payload, "data"), _API)
+    status = field_status(data, "status", _API, FIDDLER_STATUSES)
     extras = data.get("extras")
     return Job(
         id=field_id(data, "id", _API),
-        status=status_from_word(word, FIDDLER_STATUSES),
+        status=status,
         name=field_text(data, "name", _API),
         progress=field_number(data, "progress", _API),
         result=extras or None,
@@ -86,9 +80,7 @@ class FiddlerProfile(Profile):
 
     def unwrap(self, payload: Any, *, operation: str, job_id: str | None = None) -> Any:
         """Take the entity out of the ``{"data": ...}`` envelope."""
-        if isinstance(payload, dict) and isinstance(payload.get("data"), dict):
-            return payload["data"]
-        return payload
+        return unwrapped(payload, "data")
 
     def parse_job(self, payload: Any) -> Job:
         """Build a :class:`Job` from a ``JobResp``."""

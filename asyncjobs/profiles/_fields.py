@@ -15,6 +15,7 @@ from typing import Any
 
 from asyncjobs._converter import parse_time
 from asyncjobs._exceptions import ProtocolError
+from asyncjobs._models import JobStatus, status_from_word
 
 __all__ = [
     "as_object",
@@ -23,12 +24,14 @@ __all__ = [
     "epoch_seconds",
     "field_id",
     "field_number",
+    "field_status",
     "field_text",
     "field_time",
     "id_in",
     "list_field",
     "nested",
     "snippet",
+    "unwrapped",
 ]
 
 
@@ -52,6 +55,16 @@ def as_object(payload: Any, api: str, what: str = "a job object") -> Mapping[str
     """
     if not isinstance(payload, dict):
         raise ProtocolError(f"{api}: expected {what}, got {snippet(payload)}")
+    return payload
+
+
+def unwrapped(payload: Any, key: str) -> Any:
+    """The object under ``key`` when ``payload`` comes in such an envelope (e.g.
+    ``{"data": {...}}``), else ``payload`` as it is."""
+    if isinstance(payload, dict):
+        inner = payload.get(key)
+        if isinstance(inner, dict):
+            return inner
     return payload
 
 
@@ -87,6 +100,29 @@ def field_text(payload: Mapping[str, Any], key: str, api: str) -> str | None:
     if isinstance(value, str):
         return value
     raise _bad(api, key, "a string or null", value)
+
+
+def field_status(
+    payload: Mapping[str, Any],
+    key: str,
+    api: str,
+    words: Mapping[str, JobStatus] | None = None,
+    *,
+    field: str | None = None,
+) -> JobStatus:
+    """A required status word, mapped by :func:`~asyncjobs._models.status_from_word` (the API's
+    own ``words`` first); an unknown word is ``JobStatus.UNKNOWN``.
+
+    Args:
+        field: The field's name in messages when it is not ``key`` (e.g. a nested path).
+
+    Raises:
+        ProtocolError: the word is missing or not a string.
+    """
+    word = payload.get(key)
+    if not isinstance(word, str):
+        raise _bad(api, field or key, "a string", word)
+    return status_from_word(word, words)
 
 
 def field_number(payload: Mapping[str, Any], key: str, api: str) -> float | None:

@@ -40,10 +40,10 @@ from typing import Any
 import attrs
 
 from asyncjobs._exceptions import ProtocolError
-from asyncjobs._models import Job, JobStatus, QueueStats, status_from_word
+from asyncjobs._models import Job, JobStatus, QueueStats
 
 from ._base import Profile, Route
-from ._fields import as_object, field_id, field_text, field_time, snippet
+from ._fields import as_object, field_id, field_status, field_text, field_time, snippet
 
 __all__ = ["FLOWER", "FLOWER_STATES", "FlowerProfile", "parse_flower_task"]
 
@@ -86,10 +86,7 @@ def parse_flower_task(payload: Any) -> Job:
         ProtocolError: the payload is not a task (no ``uuid``, no ``state``).
     """
     data = as_object(payload, _API, "a task object")
-    word = data.get("state")
-    if not isinstance(word, str):
-        raise ProtocolError(f"{_API} task field 'state': expected a string, got {word!r}")
-    status = status_from_word(word, FLOWER_STATES)
+    status = field_status(data, "state", _API, FLOWER_STATES)
     ended = (
         field_time(data, "succeeded", _API)
         or field_time(data, "failed", _API)

@@ -28,10 +28,10 @@ from typing import Any
 import attrs
 
 from asyncjobs._exceptions import ProtocolError
-from asyncjobs._models import Job, JobStatus, status_from_word
+from asyncjobs._models import Job, JobStatus
 
 from ._base import Profile, Route
-from ._fields import as_object, field_id, field_number, field_text, field_time
+from ._fields import as_object, field_id, field_number, field_status, field_text, field_time
 
 __all__ = ["JOB_MANAGEMENT", "JOB_MANAGEMENT_STATUSES", "JobManagementProfile"]
 
@@ -56,9 +56,7 @@ def parse_job_management_job(payload: Any) -> Job:
         ProtocolError: the payload is not a job object.
     """
     data = as_object(payload, _API)
-    word = data.get("status")
-    if not isinstance(word, str):
-        raise ProtocolError(f"{_API} job payload field 'status': expected a string, got {word!r}")
+    status = field_status(data, "status", _API, JOB_MANAGEMENT_STATUSES)
     priority = data.get("priority")
     if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
         raise ProtocolError(
@@ -72,7 +70,7 @@ def parse_job_management_job(payload: Any) -> Job:
     config = data.get("config")
     return Job(
         id=field_id(data, "id", _API),
-        status=status_from_word(word, JOB_MANAGEMENT_STATUSES),
+        status=status,
         name=field_text(data, "name", _API),
         progress=field_number(data, "progress", _API),
         message=field_text(data, "message", _API),

@@ -27,10 +27,10 @@ from typing import Any
 import attrs
 
 from asyncjobs._exceptions import ProtocolError
-from asyncjobs._models import Job, JobStatus, status_from_word
+from asyncjobs._models import Job, JobStatus
 
 from ._base import Profile, Route
-from ._fields import as_object, field_id, field_text, field_time, snippet
+from ._fields import as_object, field_id, field_status, field_text, field_time, snippet, unwrapped
 
 __all__ = ["MAMMOTH", "MAMMOTH_STATUSES", "MammothProfile", "mammoth_failure_reason"]
 
@@ -86,14 +86,8 @@ def parse_mammoth_job(payload: Any) -> Job:
     Raises:
         ProtocolError: the payload is not a job object.
     """
-    data = as_object(payload, _API)
-    inner = data.get("job")
-    if isinstance(inner, dict):
-        data = inner
-    word = data.get("status")
-    if not isinstance(word, str):
-        raise ProtocolError(f"{_API} job payload field 'status': expected a string, got {word!r}")
-    status = status_from_word(word, MAMMOTH_STATUSES)
+    data = as_object(unwrapped(payload, "job"), _API)
+    status = field_status(data, "status", _API, MAMMOTH_STATUSES)
     response = data.get("response")
     if response is not None and not isinstance(response, dict):
         raise ProtocolError(
@@ -117,11 +111,7 @@ class MammothProfile(Profile):
 
     def unwrap(self, payload: Any, *, operation: str, job_id: str | None = None) -> Any:
         """Take the job out of ``{"job": ...}`` (an unwrapped job is accepted as it is)."""
-        if operation == "get" and isinstance(payload, dict):
-            inner = payload.get("job")
-            if isinstance(inner, dict):
-                return inner
-        return payload
+        return unwrapped(payload, "job") if operation == "get" else payload
 
     def parse_job(self, payload: Any) -> Job:
         """Build a :class:`Job` from a ``JobSchema``."""

@@ -39,10 +39,10 @@ from typing import Any
 import attrs
 
 from asyncjobs._exceptions import APIError, ConflictError, JobNotFoundError, ProtocolError
-from asyncjobs._models import Job, status_from_word
+from asyncjobs._models import Job
 
 from ._base import Profile, Route
-from ._fields import as_object, epoch_ms, field_text, snippet
+from ._fields import as_object, epoch_ms, field_status, field_text, snippet
 
 __all__ = ["RAY", "RAY_SUBMIT_FIELDS", "RayProfile", "parse_ray_job"]
 
@@ -76,10 +76,7 @@ def parse_ray_job(payload: Any) -> Job:
         raise ProtocolError(
             f"{_API} job payload has neither 'submission_id' nor 'job_id': {snippet(data)}"
         )
-    word = data.get("status")
-    if not isinstance(word, str):
-        raise ProtocolError(f"{_API} job payload field 'status': expected a string, got {word!r}")
-    status = status_from_word(word)
+    status = field_status(data, "status", _API)
     metadata = data.get("metadata")
     name = metadata.get("name") if isinstance(metadata, dict) else None
     message = field_text(data, "message", _API)
@@ -89,7 +86,7 @@ def parse_ray_job(payload: Any) -> Job:
         status=status,
         name=name if isinstance(name, str) and name else field_text(data, "entrypoint", _API),
         message=message,
-        error=message if word == "FAILED" else None,
+        error=message if data.get("status") == "FAILED" else None,
         config={key: data[key] for key in RAY_SUBMIT_FIELDS if data.get(key) is not None},
         created_at=started,
         started_at=started,

@@ -111,24 +111,27 @@ def bad_request(details: str) -> ApiError:
     return ApiError(400, details)
 
 
+def _about_jobs(status: int, job_ids: Iterable[str], *, one: str, many: str) -> ApiError:
+    """An error about these job ids: ``one`` or ``many`` with the id or the ids (repr'd) in
+    its ``{}``, the ids also in ``job_ids``."""
+    ids = list(job_ids)
+    details = (one if len(ids) == 1 else many).format(", ".join(map(repr, ids)))
+    return ApiError(status, details, extra={"job_ids": ids})
+
+
 def not_found(job_ids: Iterable[str]) -> ApiError:
     """A 404 error about these job ids (listed in ``details`` and in ``job_ids``)."""
-    ids = list(job_ids)
-    if len(ids) == 1:
-        details = f"no job with id {ids[0]!r}"
-    else:
-        details = f"no jobs with ids {', '.join(map(repr, ids))}"
-    return ApiError(404, details, extra={"job_ids": ids})
+    return _about_jobs(404, job_ids, one="no job with id {}", many="no jobs with ids {}")
 
 
 def forbidden(job_ids: Iterable[str]) -> ApiError:
     """A 403 error: these jobs belong to another caller."""
-    ids = list(job_ids)
-    if len(ids) == 1:
-        details = f"job {ids[0]!r} belongs to another caller"
-    else:
-        details = f"jobs {', '.join(map(repr, ids))} belong to another caller"
-    return ApiError(403, details, extra={"job_ids": ids})
+    return _about_jobs(
+        403,
+        job_ids,
+        one="job {} belongs to another caller",
+        many="jobs {} belong to another caller",
+    )
 
 
 def conflict(details: str) -> ApiError:

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 __all__ = ["Direction", "FaultKind", "FaultProxy", "ProxyFault"]
 
+from ._listening import Listening
 from ._proxy_engine import (
     Direction,
     FaultKind,
@@ -43,7 +44,7 @@ from ._proxy_engine import (
 )
 
 
-class FaultProxy(ProxyEngine):
+class FaultProxy(Listening, ProxyEngine):
     """A TCP proxy on loopback in front of ``target_host:target_port`` that injects faults, as
     an async context manager (like :class:`~asyncjobs.testing.JobServer`).
 
@@ -91,12 +92,9 @@ class FaultProxy(ProxyEngine):
         port: int = 0,
         seed: int | None = None,
     ) -> None:
+        super().__init__(host, port)
         self.target_host = target_host
         self.target_port = target_port
-        self._host = host
-        self._port = port
-        self._server: asyncio.Server | None = None
-        self._closed = False
         self._conns: set[_Conn] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._faults: list[ProxyFault] = []
@@ -119,61 +117,24 @@ class FaultProxy(ProxyEngine):
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Start listening (``async with`` does it for you).
+    async def _listen(self) -> asyncio.Server:
+        return await asyncio.start_server(self._accept, self._host, self._port)
 
-        Raises:
-            RuntimeError: already started or closed.
-        """
-        if self._server is not None or self._closed:
-            raise RuntimeError("a FaultProxy can be started only once")
-        self._server = await asyncio.start_server(self._accept, self._host, self._port)
-        self._port = self._server.sockets[0].getsockname()[1]
-
-    async def close(self) -> None:
-        """Stop listening, reset every open connection and wait for every task of the proxy.
-        Idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        server = self._server
-        if server is not None:
-            server.close()
+    async def _shut_down(self) -> None:
+        """Reset every open connection and wait for every task of the proxy."""
         for conn in list(self._conns):
             self._end(conn, reset=True)
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if server is not None:
-            await server.wait_closed()
-
-    async def __aenter__(self) -> FaultProxy:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
 
     # -- where -------------------------------------------------------------------------------
 
     @property
-    def host(self) -> str:
-        """The interface the proxy listens on."""
-        return self._host
-
-    @property
-    def port(self) -> int:
-        """The port the proxy listens on (known once started)."""
-        return self._port
-
-    @property
     def url(self) -> str:
         """``http://host:port`` of the proxy."""
-        if self._server is None:
-            raise RuntimeError("the FaultProxy is not started yet: use 'async with FaultProxy()'")
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self._port}"
+        return self._origin()
 
     def url_for(self, url: str) -> str:
         """``url`` (the server's, e.g. ``server.url``) with the proxy's host and port: the

@@ -28,11 +28,12 @@ from asyncjobs.server.shapes import Shape, base_path_for
 
 from ._hooks import NetworkHooks
 from ._jobs import JobDriving
+from ._listening import Listening
 
 __all__ = ["JobServer"]
 
 
-class JobServer(JobDriving, NetworkHooks):
+class JobServer(Listening, JobDriving, NetworkHooks):
     """The reference job server on 127.0.0.1, as an async context manager.
 
     Args:
@@ -59,6 +60,9 @@ class JobServer(JobDriving, NetworkHooks):
             ``compileo``, ``{"project_key": "SALES"}`` for ``dataiku``, or
             ``{"visibility_delay": 0}`` for ``flower``.
         shutdown_timeout: Seconds :meth:`close` waits for requests still being handled.
+
+    Closing (``async with`` does it) ends every stream and long poll, stops every simulated
+    job, closes every connection and waits for all of it.
 
     Raises:
         TypeError: ``tokens`` is a single string, or ``profile`` is neither a name nor a
@@ -94,9 +98,8 @@ class JobServer(JobDriving, NetworkHooks):
                 f"{type(tokens).__name__}: wrap one token in a list"
             )
         self._base_path = base_path_for(profile, profile_options)
+        super().__init__(host, port)
         self._tokens = tuple(tokens) if tokens is not None else None
-        self._host = host
-        self._port = port
         self._shutdown_timeout = shutdown_timeout
         self._hooks = ServerHooks(base_path=self._base_path)
         self._app = create_app(
@@ -114,19 +117,10 @@ class JobServer(JobDriving, NetworkHooks):
         self._service: JobService = self._app[SERVICE]
         self._streams: StreamHub = self._app[STREAMS]
         self._runner: web.AppRunner | None = None
-        self._server: asyncio.Server | None = None
-        self._closed = False
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Start listening (``async with`` does it for you).
-
-        Raises:
-            RuntimeError: already started or closed.
-        """
-        if self._runner is not None or self._closed:
-            raise RuntimeError("a JobServer can be started only once")
+    async def _listen(self) -> asyncio.Server:
         runner = web.AppRunner(
             self._app,
             handle_signals=False,
@@ -139,54 +133,24 @@ class JobServer(JobDriving, NetworkHooks):
         factory = runner.server
         assert factory is not None
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
+        return await loop.create_server(
             self._hooks.protocol_factory(factory), self._host, self._port
         )
-        self._port = self._server.sockets[0].getsockname()[1]
 
-    async def close(self) -> None:
-        """Stop the server: end every stream and long poll, stop every simulated job, close
-        every connection, and wait for all of it. Idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        server, runner = self._server, self._runner
-        if server is not None:
-            server.close()
-        if runner is not None:
-            await runner.cleanup()
+    async def _shut_down(self) -> None:
+        """End every stream and long poll, stop every simulated job, close every connection."""
+        if self._runner is not None:
+            await self._runner.cleanup()
         # Every connection is closed by now; one that is not (a client that never sent a
         # request) must not make shutdown hang.
         self._hooks.abort_connections()
-        if server is not None:
-            await server.wait_closed()
-
-    async def __aenter__(self) -> JobServer:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
 
     # -- where -------------------------------------------------------------------------------
 
     @property
-    def host(self) -> str:
-        """The interface the server listens on."""
-        return self._host
-
-    @property
-    def port(self) -> int:
-        """The port the server listens on (known once started)."""
-        return self._port
-
-    @property
     def origin(self) -> str:
         """``http://host:port``, without the API path."""
-        if self._server is None:
-            raise RuntimeError("the JobServer is not started yet: use 'async with JobServer()'")
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self._port}"
+        return self._origin()
 
     @property
     def url(self) -> str:

@@ -843,3 +843,47 @@ def test_bad_payloads_raise_protocol_error_naming_the_field(
         profile.parse_job(payload)
     with pytest.raises(ProtocolError):
         profile.parse_job(["not", "an", "object"])
+
+
+@pytest.mark.parametrize(
+    ("name", "payload", "field"),
+    [
+        ("compileo", {"job_id": "a"}, "status"),
+        ("job-management", {"id": "a", "status": 3}, "status"),
+        ("mammoth", {"job": {"id": 1, "status": None}}, "status"),
+        ("fiddler", {"data": {"id": "a", "status": ["x"]}}, "status"),
+        ("ray", {"submission_id": "a", "status": 1}, "status"),
+        ("flower", {"uuid": "a", "state": 2}, "state"),
+        ("dataiku", {"baseStatus": {"state": 7}}, "baseStatus.state"),
+        ("dataiku", {"def": {"id": "a"}, "state": None}, "state"),
+    ],
+)
+def test_every_profile_requires_its_status_word_as_a_string(
+    name: str, payload: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(
+        ProtocolError, match=rf"^{name} job payload field '{field}': expected a str"
+    ):
+        get_profile(name).parse_job(payload)
+
+
+def test_status_words_map_through_the_profile_words_first() -> None:
+    from asyncjobs.profiles._fields import field_status
+
+    words = {"odd": JobStatus.CANCELLED}
+    assert field_status({"s": "ODD"}, "s", "api", words) is JobStatus.CANCELLED
+    assert field_status({"s": "SUCCESS"}, "s", "api", words) is JobStatus.COMPLETED
+    assert field_status({"s": "whatever"}, "s", "api") is JobStatus.UNKNOWN
+    with pytest.raises(ProtocolError, match=r"^api job payload field 'a\.s': expected a string"):
+        field_status({}, "s", "api", field="a.s")
+
+
+def test_an_envelope_is_opened_only_around_an_object() -> None:
+    from asyncjobs.profiles._fields import unwrapped
+
+    assert unwrapped({"data": {"id": "a"}}, "data") == {"id": "a"}
+    assert unwrapped({"data": [1], "id": "a"}, "data") == {"data": [1], "id": "a"}
+    assert unwrapped({"id": "a"}, "data") == {"id": "a"}
+    assert unwrapped([{"data": {}}], "data") == [{"data": {}}]
+    assert get_profile("fiddler").parse_job({"data": {"id": "a", "status": "SUCCESS"}}).id == "a"
+    assert get_profile("mammoth").parse_job({"job": {"id": 3, "status": "success"}}).id == "3"

@@ -27,9 +27,18 @@ from asyncjobs.server._snapshot import EVERYONE, Owner, Snapshot, UnknownJobErro
 from asyncjobs.server._sse import StreamHub
 from asyncjobs.server._store import JobStore
 
-__all__ = ["Handler", "Shape", "ShapedStore", "naive_time"]
+__all__ = ["CELERY_WORDS", "Handler", "Shape", "ShapedStore", "naive_time"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+CELERY_WORDS: Mapping[JobStatus, str] = {
+    JobStatus.PENDING: "PENDING",
+    JobStatus.RUNNING: "STARTED",
+    JobStatus.COMPLETED: "SUCCESS",
+    JobStatus.FAILED: "FAILURE",
+    JobStatus.CANCELLED: "REVOKED",
+}
+"""Celery's task state for each status: the :attr:`Shape.words` of the APIs over Celery."""
 
 
 def naive_time(value: datetime | None) -> str | None:

@@ -29,7 +29,7 @@ from asyncjobs.server._errors import ApiError
 from asyncjobs.server._json import dumps
 from asyncjobs.server._snapshot import Owner, Snapshot
 
-from ._base import Shape
+from ._base import CELERY_WORDS, Shape
 
 __all__ = ["FiddlerShape"]
 
@@ -52,13 +52,7 @@ class FiddlerShape(Shape):
     """The Celery-state API's route on the shared store (see the module docstring)."""
 
     name: ClassVar[str] = "fiddler"
-    words: ClassVar[Mapping[JobStatus, str]] = {
-        JobStatus.PENDING: "PENDING",
-        JobStatus.RUNNING: "STARTED",
-        JobStatus.COMPLETED: "SUCCESS",
-        JobStatus.FAILED: "FAILURE",
-        JobStatus.CANCELLED: "REVOKED",
-    }
+    words: ClassVar[Mapping[JobStatus, str]] = CELERY_WORDS
     extra_words: ClassVar[Mapping[str, JobStatus]] = {"RETRY": JobStatus.RUNNING}
 
     @classmethod

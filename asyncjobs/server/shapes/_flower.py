@@ -73,6 +73,7 @@ from asyncjobs.server._service import JobService
 from asyncjobs.server._snapshot import Owner, Snapshot
 from asyncjobs.server._sse import StreamHub
 
+from ._base import CELERY_WORDS
 from ._flower_tasks import BUILT_IN_TASKS, check_call, list_tasks, plan_of
 from ._flower_view import FlowerView, TaskMeta, check_delay, credentials_option
 
@@ -94,13 +95,7 @@ class FlowerShape(FlowerView):
     """
 
     name: ClassVar[str] = "flower"
-    words: ClassVar[Mapping[JobStatus, str]] = {
-        JobStatus.PENDING: "PENDING",
-        JobStatus.RUNNING: "STARTED",
-        JobStatus.COMPLETED: "SUCCESS",
-        JobStatus.FAILED: "FAILURE",
-        JobStatus.CANCELLED: "REVOKED",
-    }
+    words: ClassVar[Mapping[JobStatus, str]] = CELERY_WORDS
     extra_words: ClassVar[Mapping[str, JobStatus]] = {
         "RECEIVED": JobStatus.PENDING,
         "RETRY": JobStatus.RUNNING,
