@@ -283,9 +283,9 @@ class _Watch(AsyncGenerator[Job, None]):
     the future the next state is handed to (or, when one is kept already, a future that is
     done), with no generator layer and no per-update timer work.
 
-    The consumer's ``break``, ``aclose()``, or the end of a cancelled task (the watch goes
-    away with its frame) unsubscribes at once; so do the terminal state, an error and the
-    timeout.
+    ``aclose()``, the terminal state, an error and the timeout unsubscribe at once; the
+    consumer's ``break`` or the end of a cancelled task (the watch goes away with its frame)
+    at the next loop turn, without a task.
     """
 
     __slots__ = ("_started", "_viewer")
@@ -364,15 +364,18 @@ class _Watch(AsyncGenerator[Job, None]):
             self._viewer.ended = True
 
     def __del__(self) -> None:
-        # Abandoned (a ``break``, a cancelled consumer): stop following at once, from the
-        # loop's thread (a collection may run in another).
+        # Abandoned (a ``break``, a cancelled consumer): stop following at the next loop turn,
+        # from the loop's thread. Never here and now: a collection may run this in the middle
+        # of the hub's own work, or in another thread.
         viewer = self._viewer
         if viewer.closed or not self._started:
             return
         loop = viewer.loop
+        if loop is None or loop.is_closed():
+            return
         if asyncio._get_running_loop() is loop:
-            viewer.close()
-        elif loop is not None and not loop.is_closed():
+            loop.call_soon(viewer.close)
+        else:
             loop.call_soon_threadsafe(viewer.close)
 
 
