@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any
 
 from asyncjobs._models import TERMINAL, Job
 
@@ -21,6 +22,8 @@ from ._hub import Hub
 from ._single import JobFollower
 
 __all__ = ["Inbox", "follow", "watch"]
+
+_Future = asyncio.Future  # made directly: loop.create_future() is a Python call more per update
 
 
 class _Failed:
@@ -153,7 +156,7 @@ def watch(
         UnsupportedOperationError: an explicit transport the API lacks (raised at once).
     """
     if transport == "auto" and poll_interval is None:
-        return _watch_shared(hub, job_id, timeout)
+        return _Watch(hub, job_id, timeout)
     # Built first: an explicit transport the API lacks raises before anything is read.
     follower = JobFollower(
         hub.api, job_id, transport=transport, poll_interval=poll_interval, last=None
@@ -162,101 +165,218 @@ def watch(
 
 
 class _Viewer:
-    """The hub's listener for one ``watch()``: the states its consumer has not taken yet, the
-    oldest in ``first`` and any others (rare: the consumer is slower than the job) in ``more``,
-    a queue made only when needed (thousands of watches wait at once: an object less each)."""
+    """The hub's listener for one shared ``watch()``, and its state: the states its consumer
+    has not taken yet (the oldest in ``first``, any others, rare, in ``more``, a queue made
+    only when needed), the future its consumer waits on, and its timer.
 
-    __slots__ = ("expired", "first", "more", "waiter")
+    A state that arrives while the consumer waits is handed straight to its future (the
+    future's result *is* the next item: no queue, no second wake-up); one that arrives
+    while the consumer is busy is kept until it asks. The hub holds this object, the
+    consumer holds the :class:`_Watch` around it: an abandoned watch is noticed when the
+    :class:`_Watch` goes away (see :meth:`_Watch.__del__`).
+    """
 
-    def __init__(self) -> None:
+    __slots__ = (
+        "closed",
+        "ended",
+        "expired",
+        "first",
+        "hub",
+        "job_id",
+        "loop",
+        "more",
+        "timeout",
+        "timer",
+        "waiter",
+    )
+
+    def __init__(self, hub: Hub, job_id: str, timeout: float | None) -> None:
+        self.hub = hub
+        self.job_id = job_id
+        self.timeout = timeout
+        self.loop: asyncio.AbstractEventLoop | None = None  # set when the watch starts
+        self.timer: asyncio.TimerHandle | None = None
         self.first: Job | _Failed | None = None
         self.more: deque[Job | _Failed] | None = None
-        self.waiter: asyncio.Future[None] | None = None
+        self.waiter: asyncio.Future[Job] | None = None
+        self.ended = False
+        """Whether the last item is in (a terminal state or an error): once the consumer has
+        taken everything, the watch is over."""
         self.expired = False
+        self.closed = False
 
     def on_job(self, job: Job) -> None:
-        self._put(job)
+        self.on_jobs([job])
 
     def on_jobs(self, jobs: list[Job]) -> None:
-        if len(jobs) == 1:  # the common case: one state of its one job per read
-            self._put(jobs[0])
-            return
-        items: list[Job | _Failed] = list(jobs)
-        if self.first is None:
-            self.first = items.pop(0)
-        if items:
-            if self.more is None:
-                self.more = deque(items)
+        # Runs for every update of every watch: kept flat.
+        for job in jobs:
+            if job.status in TERMINAL:
+                self.ended = True
+            waiter = self.waiter
+            if waiter is not None:
+                self.waiter = None
+                if not waiter.done():  # else its consumer was cancelled: keep the state
+                    waiter.set_result(job)
+                    continue
+            if self.first is None:
+                self.first = job
+            elif self.more is None:
+                self.more = deque((job,))
             else:
-                self.more.extend(items)
-        self._wake()
+                self.more.append(job)
 
     def on_error(self, job_id: str, error: BaseException) -> None:
-        self._put(_Failed(job_id, error))
+        # The hub has dropped the job already.
+        self.ended = True
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_exception(error)
+                return
+        failed = _Failed(job_id, error)
+        if self.first is None:
+            self.first = failed
+        elif self.more is None:
+            self.more = deque((failed,))
+        else:
+            self.more.append(failed)
 
     def expire(self) -> None:
+        """The watch's timer: the deadline passed. A state that arrived with the deadline is
+        still delivered: only an empty viewer past the deadline ends the watch."""
+        self.timer = None
         self.expired = True
-        self._wake()
-
-    def _put(self, item: Job | _Failed) -> None:
-        if self.first is None:
-            self.first = item
-        elif self.more is None:
-            self.more = deque((item,))
-        else:
-            self.more.append(item)
-        self._wake()
-
-    def take(self) -> Job | _Failed | None:
-        """The oldest state not taken yet (or the error ending the watch), or None."""
-        item = self.first
-        more = self.more
-        self.first = more.popleft() if more else None
-        return item
-
-    def _wake(self) -> None:
         waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        if waiter is not None and not self.ended:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_exception(self.timeout_error())
+            self.close()
 
+    def timeout_error(self) -> BaseException:
+        self.ended = True
+        return timeout_error(self.job_id, self.timeout, self.hub.current(self.job_id))
 
-async def _watch_shared(
-    hub: Hub,
-    job_id: str,
-    timeout: float | None,  # noqa: ASYNC109 (one timer for the whole watch)
-) -> AsyncGenerator[Job, None]:
-    """One job through the hub: its current state, then each change, until it ends.
-
-    :func:`follow` for one job, without what many jobs need (the set of jobs not ended, the
-    list of ids, a queue): thousands of watches are thousands of these, alive at once.
-    """
-    viewer = _Viewer()
-    hub.subscribe((job_id,), viewer)
-    loop = asyncio.get_running_loop()
-    timer = None if timeout is None else loop.call_at(loop.time() + timeout, viewer.expire)
-    try:
-        while True:
-            item = viewer.take()
-            if item is None:
-                # A state that arrived with the deadline is still delivered: only an empty
-                # viewer past the deadline ends the watch.
-                if viewer.expired:
-                    raise timeout_error(job_id, timeout, hub.current(job_id))
-                waiter = viewer.waiter = loop.create_future()
-                try:
-                    await waiter
-                finally:
-                    viewer.waiter = None
-                continue
-            if isinstance(item, _Failed):
-                raise item.error
-            yield item
-            if item.status in TERMINAL:
-                return
-    finally:
+    def close(self) -> None:
+        """Stop following the job (idempotent); a consumer still waiting is cancelled."""
+        if self.closed:
+            return
+        self.closed = self.ended = True
+        self.first = self.more = None
+        timer = self.timer
         if timer is not None:
+            self.timer = None
             timer.cancel()
-        hub.unsubscribe((job_id,), viewer)
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            waiter.cancel()
+        self.hub.unsubscribe((self.job_id,), self)
+
+
+class _Watch(AsyncGenerator[Job, None]):
+    """``watch()`` of one job through the hub: its current state, then each change, until it
+    ends. Thousands of these are alive at once, each consumed by a task of its own, so an
+    update costs its consumer no more than asyncio's own wake-up: :meth:`__anext__` returns
+    the future the next state is handed to (or, when one is kept already, a future that is
+    done), with no generator layer and no per-update timer work.
+
+    ``aclose()``, the terminal state, an error and the timeout unsubscribe at once; the
+    consumer's ``break`` or the end of a cancelled task (the watch goes away with its frame)
+    at the next loop turn, without a task.
+    """
+
+    __slots__ = ("_started", "_viewer")
+
+    def __init__(self, hub: Hub, job_id: str, timeout: float | None) -> None:
+        self._viewer = _Viewer(hub, job_id, timeout)
+        self._started = False
+
+    def __aiter__(self) -> _Watch:
+        return self
+
+    # A future, not a coroutine (what typeshed declares): any awaitable does for ``async for``.
+    # Errors and the end go through the future too: ``anext(watch, default)`` crashes
+    # CPython 3.11 when ``__anext__`` itself raises.
+    def __anext__(self) -> Awaitable[Job]:  # type: ignore[override]
+        viewer = self._viewer
+        item = viewer.first
+        future: asyncio.Future[Job]
+        if item is None:
+            if not self._started:
+                return self._start()
+            future = _Future(loop=viewer.loop)
+            if viewer.ended:
+                viewer.close()
+                future.set_exception(StopAsyncIteration())
+            elif viewer.expired:
+                future.set_exception(viewer.timeout_error())
+                viewer.close()
+            else:
+                viewer.waiter = future
+            return future
+        more = viewer.more
+        viewer.first = more.popleft() if more else None
+        future = _Future(loop=viewer.loop)
+        if isinstance(item, _Failed):
+            viewer.close()
+            future.set_exception(item.error)
+        else:
+            future.set_result(item)
+        return future
+
+    def _start(self) -> Awaitable[Job]:
+        self._started = True
+        viewer = self._viewer
+        loop = viewer.loop = asyncio.get_running_loop()
+        if viewer.ended:  # closed before it started
+            viewer.closed = True
+            ended: asyncio.Future[Job] = _Future(loop=loop)
+            ended.set_exception(StopAsyncIteration())
+            return ended
+        try:
+            viewer.hub.subscribe((viewer.job_id,), viewer)
+        except Exception as exc:  # the client is closed
+            viewer.closed = viewer.ended = True
+            failed: asyncio.Future[Job] = _Future(loop=loop)
+            failed.set_exception(exc)
+            return failed
+        if viewer.timeout is not None:
+            viewer.timer = loop.call_at(loop.time() + viewer.timeout, viewer.expire)
+        return self.__anext__()
+
+    def asend(self, value: None) -> Awaitable[Job]:  # type: ignore[override]
+        return self.__anext__()
+
+    async def athrow(self, typ: Any, val: Any = None, tb: Any = None) -> Job:
+        """As a generator's: the watch ends, raising the exception given."""
+        await self.aclose()
+        if val is None:
+            raise typ
+        raise val.with_traceback(tb) if tb is not None else val
+
+    async def aclose(self) -> None:
+        if self._started:
+            self._viewer.close()
+        else:
+            self._viewer.ended = True
+
+    def __del__(self) -> None:
+        # Abandoned (a ``break``, a cancelled consumer): stop following at the next loop turn,
+        # from the loop's thread. Never here and now: a collection may run this in the middle
+        # of the hub's own work, or in another thread.
+        viewer = self._viewer
+        if viewer.closed or not self._started:
+            return
+        loop = viewer.loop
+        if loop is None or loop.is_closed():
+            return
+        if asyncio._get_running_loop() is loop:
+            loop.call_soon(viewer.close)
+        else:
+            loop.call_soon_threadsafe(viewer.close)
 
 
 async def _watch_alone(

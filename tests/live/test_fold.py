@@ -215,8 +215,12 @@ async def test_new_streams_open_at_once_after_a_quiet_spell_then_at_a_bounded_ra
         first = await next_within(watch, f"{job.id}'s first state, within the burst")
         assert first.version == job.version
     waiting = [asyncio.ensure_future(anext(watch)) for watch in watches[3:]]
+    # Subscribed, and handed to a stream (the hub assigns new jobs at the next loop turn).
     await wait_until(
-        lambda: all(job.id in client._hub._entries for job in jobs),
+        lambda: all(
+            job.id in client._hub._entries and client._hub._entries[job.id].feed is not None
+            for job in jobs
+        ),
         message="the later watches never subscribed",
     )
     streams = client._hub._streams
