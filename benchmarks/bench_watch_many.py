@@ -114,6 +114,9 @@ def _schedule(jobs: int, start: float, arrival: float, seed: int) -> list[tuple[
 
 
 def _serve(conn: Connection) -> None:
+    # The server runs without the cyclic garbage collector: its full collections (10,000 jobs
+    # and their history) would pause it, and show as slow submits of the client's.
+    gc.disable()
     from asyncjobs.testing import JobServer
 
     async def main() -> None:

@@ -373,10 +373,9 @@ class _Watch(AsyncGenerator[Job, None]):
         loop = viewer.loop
         if loop is None or loop.is_closed():
             return
-        if asyncio._get_running_loop() is loop:
-            loop.call_soon(viewer.close)
-        else:
-            loop.call_soon_threadsafe(viewer.close)
+        # call_soon_threadsafe from any thread, the loop's own included: a finalizer cannot
+        # tell cheaply which thread it runs in, and the wake-up it may add is harmless.
+        loop.call_soon_threadsafe(viewer.close)
 
 
 async def _watch_alone(
