@@ -474,6 +474,12 @@ def main() -> None:
         "--only", choices=["sse", "long-poll", "poll"], action="append", help="only these workloads"
     )
     parser.add_argument(
+        "--consumer",
+        action="append",
+        metavar="LETTER",
+        help="only these consumers, by letter (a-j; 'f' is both (f) runs); for profiling",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="a sanity run: 20,000 events of 200 jobs, 1 round"
     )
     args = parser.parse_args()
@@ -491,6 +497,8 @@ def main() -> None:
     names = []
     for name, (_, module, workload) in CONSUMERS.items():
         if args.only and workload not in args.only:
+            continue
+        if args.consumer and name[1] not in args.consumer:
             continue
         if module and importlib.util.find_spec(module) is None:
             print(f"note: {module} is not installed (pip install -e '.[bench]'); skipping {name}")

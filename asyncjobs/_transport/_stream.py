@@ -45,6 +45,22 @@ _FULL_READ: Final = 64 * 1024
 connection would only cap its throughput at what the socket buffer holds per window)."""
 
 
+_SLICE: Final = _FULL_READ
+"""The most bytes of a chunk decoded by one read: a bigger chunk is read a slice at a time."""
+
+_EMPTY: Final = memoryview(b"")
+
+
+def _slice_end(chunk: bytes | memoryview) -> int:
+    """Where the first slice of ``chunk`` ends: after the last blank line (LF LF) within its
+    first ``_SLICE`` bytes, else at ``_SLICE`` (the decoder takes any cut; this one spares it a
+    block split in two)."""
+    if len(chunk) <= _SLICE:
+        return len(chunk)
+    blank = bytes(chunk[_SLICE - 4096 : _SLICE]).rfind(b"\n\n")
+    return _SLICE if blank < 0 else _SLICE - 4096 + blank + 2
+
+
 class EventStream:
     """One resumable Server-Sent Events subscription.
 
@@ -71,6 +87,7 @@ class EventStream:
 
     __slots__ = (
         "_announced",
+        "_backlog",
         "_busy",
         "_coalesce",
         "_content",
@@ -101,6 +118,7 @@ class EventStream:
         self._busy = False
         self._events_at = -math.inf  # loop time of the last read that completed events
         self.decoder = SSEDecoder()
+        self._backlog = _EMPTY  # the undecoded rest of the last chunk (see read)
         self._stack: AsyncExitStack | None = None
         self._response: aiohttp.ClientResponse | None = None
         self._content: aiohttp.StreamReader | None = None
@@ -259,6 +277,8 @@ class EventStream:
         content = self._content
         if content is None:
             return None
+        if self._backlog:
+            return await self._read_backlog()
         loop = asyncio.get_running_loop()
         if self._busy:
             # Until the end of the window the last read fell in, on a grid shared by every
@@ -299,7 +319,15 @@ class EventStream:
                 self._announced = min(float(announced[1]), _HEARTBEAT_CAP) or None
                 self._early = 0
                 self._rearm(now)
-        events = self.decoder.feed(chunk)
+        if len(chunk) > _SLICE:
+            # A big chunk (a backlog that piled up) is decoded a slice a read, so that only a
+            # slice's events are alive at once (what a turn hands on, see _read_backlog).
+            view = memoryview(chunk)
+            cut = _slice_end(chunk)
+            self._backlog = view[cut:]
+            events = self.decoder.feed(view[:cut])
+        else:
+            events = self.decoder.feed(chunk)
         if events:
             self.received += len(events)
             # Busy: events read twice within two windows (so a steady flow, read once a
@@ -312,6 +340,19 @@ class EventStream:
             self._pings.append(min(now - self._last_chunk, _HEARTBEAT_CAP))
             self._rearm(now)
         self._last_chunk = now
+        return events
+
+    async def _read_backlog(self) -> list[ServerSentEvent] | None:
+        """The events of the next slice of the last chunk, once other tasks have had a turn
+        (what the consumer of a big read would do between slices anyway)."""
+        await asyncio.sleep(0)
+        backlog = self._backlog
+        if self._content is None or not backlog:  # closed meanwhile
+            return None if self._content is None else []
+        cut = _slice_end(backlog)
+        self._backlog = backlog[cut:]
+        events = self.decoder.feed(backlog[:cut])
+        self.received += len(events)
         return events
 
     def _note_stall(self) -> None:
@@ -368,5 +409,6 @@ class EventStream:
         self._stack = None
         self._response = None
         self._content = None
+        self._backlog = _EMPTY
         self.decoder.close()
         await stack.aclose()
