@@ -157,7 +157,7 @@ def job_from_native(payload: Any) -> Job:
                 and (completed is None or completed.tzinfo is UTC)
             ):
                 # _assemble(), inlined: this runs for every event of a stream.
-                job: Any = _new_job(_JobBuilder)
+                job: Any = _JobBuilder()
                 job.id = job_id
                 job.status = status
                 job.name = name
@@ -285,7 +285,7 @@ def _assemble(
     raw: Any,
 ) -> Job:
     """A Job from checked values, its slots set directly (see :class:`_JobBuilder`)."""
-    job: Any = _new_job(_JobBuilder)
+    job: Any = _JobBuilder()
     job.id = job_id
     job.status = status
     job.name = name
@@ -320,11 +320,9 @@ class _JobBuilder(Job):
     """
 
     __slots__ = ()
+    __init__ = object.__init__  # made with no arguments: cheaper than object.__new__(cls)
     __setattr__ = object.__setattr__
     __delattr__ = object.__delattr__
-
-
-_new_job = object.__new__
 
 
 def job_to_native(job: Job) -> dict[str, Any]:

@@ -59,11 +59,9 @@ class _EventBuilder(ServerSentEvent):
     decoded events with ones built by hand)."""
 
     __slots__ = ()
+    __init__ = object.__init__  # made with no arguments: cheaper than object.__new__(cls)
     __setattr__ = object.__setattr__
     __delattr__ = object.__delattr__
-
-
-_new_event = object.__new__
 
 
 class SSEDecoder:
@@ -229,7 +227,7 @@ class SSEDecoder:
                         event_id, event, data = found.groups()
                         if event_id is not None:
                             id_buffer = event_id
-                        ev: Any = _new_event(_EventBuilder)
+                        ev: Any = _EventBuilder()
                         ev.event = event or "message"
                         ev.data = data
                         ev.id = id_buffer
@@ -273,11 +271,14 @@ class SSEDecoder:
         blocks = _FULL_RUN(text, pos, stop)
         dispatch = events.append
         first = len(events)
+        kind = "message"  # the type of the last event: one object (its hash kept) for a run
         for event_id, event, data, other in blocks:
             if other:
                 break
-            ev: Any = _new_event(_EventBuilder)
-            ev.event = event or "message"
+            if event != kind:
+                kind = event or "message"
+            ev: Any = _EventBuilder()
+            ev.event = kind
             ev.data = data
             ev.id = event_id
             ev.retry = None
@@ -315,7 +316,7 @@ class SSEDecoder:
                         more_data = []
                     if check and len(data) > limit:
                         raise ProtocolError(_too_large("event", len(data), limit))
-                    ev: Any = _new_event(_EventBuilder)
+                    ev: Any = _EventBuilder()
                     ev.event = event or "message"
                     ev.data = data
                     ev.id = id_buffer
