@@ -46,6 +46,7 @@ batched polling per state, not its intervals (the real path's intervals are set 
 Long poll and polling rows are compared with their own bare loop.
 
     python benchmarks/bench_stream.py [--events N] [--jobs J] [--rounds R] [--quick]
+    python benchmarks/bench_stream.py --only sse --consumer b --consumer f   # some consumers
 """
 
 from __future__ import annotations

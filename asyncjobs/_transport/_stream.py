@@ -45,16 +45,13 @@ _FULL_READ: Final = 64 * 1024
 connection would only cap its throughput at what the socket buffer holds per window)."""
 
 
-_SLICE: Final = _FULL_READ
-"""The most bytes of a chunk decoded by one read: a bigger chunk is read a slice at a time."""
-
+_SLICE: Final = _FULL_READ  # the most bytes of a chunk one read decodes (see read)
 _EMPTY: Final = memoryview(b"")
 
 
 def _slice_end(chunk: bytes | memoryview) -> int:
-    """Where the first slice of ``chunk`` ends: after the last blank line (LF LF) within its
-    first ``_SLICE`` bytes, else at ``_SLICE`` (the decoder takes any cut; this one spares it a
-    block split in two)."""
+    """Where the first slice of ``chunk`` ends: after its last blank line (LF LF) in the last
+    4 KiB before ``_SLICE``, else at ``_SLICE`` (any cut decodes the same; this one is cheaper)."""
     if len(chunk) <= _SLICE:
         return len(chunk)
     blank = bytes(chunk[_SLICE - 4096 : _SLICE]).rfind(b"\n\n")
@@ -265,7 +262,9 @@ class EventStream:
         self._watchdog = loop.call_at(start + limit, self._check_stall)
 
     async def read(self) -> list[ServerSentEvent] | None:
-        """Wait for the next chunk and return the events it completed (often none).
+        """Wait for the next chunk and return the events it completed (often none). A chunk
+        larger than 64 KiB is decoded a slice per read (the next reads decode the rest, each
+        after a turn of the loop), so only a slice's events are alive at once.
 
         Returns:
             The events, or None when the connection ended: closed by the server, broken, or
@@ -319,9 +318,7 @@ class EventStream:
                 self._announced = min(float(announced[1]), _HEARTBEAT_CAP) or None
                 self._early = 0
                 self._rearm(now)
-        if len(chunk) > _SLICE:
-            # A big chunk (a backlog that piled up) is decoded a slice a read, so that only a
-            # slice's events are alive at once (what a turn hands on, see _read_backlog).
+        if len(chunk) > _SLICE:  # a backlog that piled up: decoded a slice a read
             view = memoryview(chunk)
             cut = _slice_end(chunk)
             self._backlog = view[cut:]
