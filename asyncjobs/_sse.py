@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import itertools
 import json
 import re
 from typing import Any, Final
@@ -51,22 +52,16 @@ class ServerSentEvent:
 
 
 class _EventBuilder(ServerSentEvent):
-    """An event under construction: the decoder sets its four slots by plain assignment, then
-    makes it a :class:`ServerSentEvent` (``__class__`` assignment: same slots, nothing added).
-
-    attrs' ``__init__`` of a frozen class sets each field through ``object.__setattr__``, a call
-    each; plain assignments, which the interpreter does inline, build the same object in a
-    fraction of the time, and the decoder builds one per event. (A field added to
-    ServerSentEvent must be set in feed() too; the tests compare decoded events with ones built
-    by hand.)
-    """
+    """An event under construction: the decoder sets its four slots by plain assignment (which
+    the interpreter does inline, unlike attrs' frozen ``__init__``: a call a field), then makes
+    it a :class:`ServerSentEvent` (``__class__`` assignment: same slots, nothing added). A field
+    added to ServerSentEvent must be set wherever the decoder builds one (the tests compare
+    decoded events with ones built by hand)."""
 
     __slots__ = ()
+    __init__ = object.__init__  # made with no arguments: cheaper than object.__new__(cls)
     __setattr__ = object.__setattr__
     __delattr__ = object.__delattr__
-
-
-_new_event = object.__new__
 
 
 class SSEDecoder:
@@ -192,14 +187,14 @@ class SSEDecoder:
             line.append(text)
             self._line_size += len(text)
             if self._line_size > limit:
-                raise ProtocolError(_line_too_large(self._line_size, limit))
+                raise ProtocolError(_too_large("line", self._line_size, limit))
             return []
         tail = text[end:]
         check = len(text) + self._line_size + self._pending_size > limit
         if check:
             longest = max(self._line_size + text.find("\n"), max(map(len, text.split("\n"))))
             if longest > limit:
-                raise ProtocolError(_line_too_large(longest, limit))
+                raise ProtocolError(_too_large("line", longest, limit))
         events: list[ServerSentEvent] = []
         pos = 0
         if line:
@@ -209,14 +204,21 @@ class SSEDecoder:
             self._lines(["".join(line)], events, check)
             self._line = line = []
         match = _BLOCK.match
+        runs = True
         while pos < end:
             # At the start of a line. Outside an event (nothing of one read yet but maybe its
-            # id), a run of blocks of the common form (``id:``, ``event:``, one ``data:`` line,
-            # each with one space, then a blank line) is read a block a regular expression
-            # match, which builds what the line by line path below would; anything else
-            # (comments, retry, several data lines, other spellings) takes that path, up to the
-            # end of its block.
+            # id), blocks of the common form (``id:``, ``event:``, one ``data:`` line, each with
+            # one space, then a blank line) are read by regular expression: a run of them with
+            # all three fields by one findall() (_run, once a feed: lines of other forms cost
+            # linear time), else a block a match; either builds what the line by line path
+            # below would. Anything else (comments, retry, several data lines, other
+            # spellings) takes that path, up to the end of its block.
             if self._data is None and not self._event and self._event_retry is None:
+                if runs and text.startswith("id: ", pos) and _FULL_BLOCK(text, pos) is not None:
+                    runs = False
+                    pos = self._run(text, pos, end, events)
+                    if pos >= end:
+                        break
                 found = match(text, pos)
                 if found is not None:
                     dispatch = events.append
@@ -225,7 +227,7 @@ class SSEDecoder:
                         event_id, event, data = found.groups()
                         if event_id is not None:
                             id_buffer = event_id
-                        ev: Any = _new_event(_EventBuilder)
+                        ev: Any = _EventBuilder()
                         ev.event = event or "message"
                         ev.data = data
                         ev.id = id_buffer
@@ -254,9 +256,42 @@ class SSEDecoder:
             more_data = self._more_data
             size = len(data) + sum(map(len, more_data)) + len(more_data)
             if size > limit:
-                raise ProtocolError(_event_too_large(size, limit))
+                raise ProtocolError(_too_large("event", size, limit))
             self._pending_size = size + 1
         return events
+
+    def _run(self, text: str, pos: int, end: int, events: list[ServerSentEvent]) -> int:
+        """Read the blocks of the full common form (``id``, ``event``, one ``data`` line, then
+        a blank line) from ``pos`` (outside an event) up to the last blank line before
+        ``end``, as far as they go; return where they end (a line start)."""
+        stop = text.rfind("\n\n", pos, end) + 2
+        # One findall() cuts the whole span: every line that does not start such a block is a
+        # match of its own (the ``other`` group), so the matches cover the span without a gap
+        # and the first ``other`` is where the run ends.
+        blocks = _FULL_RUN(text, pos, stop)
+        dispatch = events.append
+        first = len(events)
+        kind = "message"  # the type of the last event: one object (its hash kept) for a run
+        for event_id, event, data, other in blocks:
+            if other:
+                break
+            if event != kind:
+                kind = event or "message"
+            ev: Any = _EventBuilder()
+            ev.event = kind
+            ev.data = data
+            ev.id = event_id
+            ev.retry = None
+            ev.__class__ = ServerSentEvent
+            dispatch(ev)
+        else:
+            self._id_buffer = self._last_event_id = blocks[-1][0]
+            return stop
+        count = len(events) - first
+        if count:
+            self._id_buffer = self._last_event_id = blocks[count - 1][0]
+            pos += _FULL_FIXED * count + sum(map(len, _chain(blocks[:count])))
+        return pos
 
     def _lines(self, lines: list[str], events: list[ServerSentEvent], check: bool) -> None:
         """Interpret complete lines (the general path), appending the events they dispatch."""
@@ -280,8 +315,8 @@ class SSEDecoder:
                         data = "\n".join(more_data)
                         more_data = []
                     if check and len(data) > limit:
-                        raise ProtocolError(_event_too_large(len(data), limit))
-                    ev: Any = _new_event(_EventBuilder)
+                        raise ProtocolError(_too_large("event", len(data), limit))
+                    ev: Any = _EventBuilder()
                     ev.event = event or "message"
                     ev.data = data
                     ev.id = id_buffer
@@ -357,21 +392,26 @@ class SSEDecoder:
         return text
 
 
+_FULL: Final = r"id: ([^\n\0]*)\nevent: ([^\n]*)\ndata: ([^\n]*)\n\n"
+_FULL_BLOCK: Final = re.compile(_FULL).match
+_FULL_RUN: Final = re.compile(_FULL + r"|([^\n]*\n)").findall
+"""A block of the full common form (``id`` without NUL, ``event``, one ``data`` line, then a
+blank line), read by :meth:`SSEDecoder._run`: its findall() gives ``(id, event, data, "")`` for
+such a block and ``("", "", "", line)`` for any other line."""
+
+_FULL_FIXED: Final = len("id: \nevent: \ndata: \n\n")  # such a block's length besides its values
+
+_chain = itertools.chain.from_iterable
+
 _BLOCK: Final = re.compile(r"(?:id: ([^\n\0]*)\n)?(?:event: ([^\n]*)\n)?data: ([^\n]*)\n\n")
 """A block of the common form, as the fast path of :meth:`SSEDecoder.feed` reads it: an
 optional ``id`` (without NUL, which the spec ignores), an optional ``event``, one ``data`` line,
 the blank line. Its groups: the id, the event type, the data (None for an absent field)."""
 
 
-def _line_too_large(size: int, limit: int) -> str:
+def _too_large(what: str, size: int, limit: int) -> str:
+    part = "a line of the event stream" if what == "line" else "the data of one event"
     return (
-        f"SSE line too large: a line of the event stream grew to {size} characters, past "
-        f"max_event_size={limit}; raise max_event_size if the server's events are this large"
-    )
-
-
-def _event_too_large(size: int, limit: int) -> str:
-    return (
-        f"SSE event too large: the data of one event grew to {size} characters, past "
-        f"max_event_size={limit}; raise max_event_size if the server's events are this large"
+        f"SSE {what} too large: {part} grew to {size} characters, past max_event_size={limit}; "
+        "raise max_event_size if the server's events are this large"
     )

@@ -46,6 +46,7 @@ batched polling per state, not its intervals (the real path's intervals are set 
 Long poll and polling rows are compared with their own bare loop.
 
     python benchmarks/bench_stream.py [--events N] [--jobs J] [--rounds R] [--quick]
+    python benchmarks/bench_stream.py --only sse --consumer b --consumer f   # some consumers
 """
 
 from __future__ import annotations
@@ -474,6 +475,12 @@ def main() -> None:
         "--only", choices=["sse", "long-poll", "poll"], action="append", help="only these workloads"
     )
     parser.add_argument(
+        "--consumer",
+        action="append",
+        metavar="LETTER",
+        help="only these consumers, by letter (a-j; 'f' is both (f) runs); for profiling",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="a sanity run: 20,000 events of 200 jobs, 1 round"
     )
     args = parser.parse_args()
@@ -491,6 +498,8 @@ def main() -> None:
     names = []
     for name, (_, module, workload) in CONSUMERS.items():
         if args.only and workload not in args.only:
+            continue
+        if args.consumer and name[1] not in args.consumer:
             continue
         if module and importlib.util.find_spec(module) is None:
             print(f"note: {module} is not installed (pip install -e '.[bench]'); skipping {name}")

@@ -45,6 +45,19 @@ _FULL_READ: Final = 64 * 1024
 connection would only cap its throughput at what the socket buffer holds per window)."""
 
 
+_SLICE: Final = _FULL_READ  # the most bytes of a chunk one read decodes (see read)
+_EMPTY: Final = memoryview(b"")
+
+
+def _slice_end(chunk: bytes | memoryview) -> int:
+    """Where the first slice of ``chunk`` ends: after its last blank line (LF LF) in the last
+    4 KiB before ``_SLICE``, else at ``_SLICE`` (any cut decodes the same; this one is cheaper)."""
+    if len(chunk) <= _SLICE:
+        return len(chunk)
+    blank = bytes(chunk[_SLICE - 4096 : _SLICE]).rfind(b"\n\n")
+    return _SLICE if blank < 0 else _SLICE - 4096 + blank + 2
+
+
 class EventStream:
     """One resumable Server-Sent Events subscription.
 
@@ -71,6 +84,7 @@ class EventStream:
 
     __slots__ = (
         "_announced",
+        "_backlog",
         "_busy",
         "_coalesce",
         "_content",
@@ -101,6 +115,7 @@ class EventStream:
         self._busy = False
         self._events_at = -math.inf  # loop time of the last read that completed events
         self.decoder = SSEDecoder()
+        self._backlog = _EMPTY  # the undecoded rest of the last chunk (see read)
         self._stack: AsyncExitStack | None = None
         self._response: aiohttp.ClientResponse | None = None
         self._content: aiohttp.StreamReader | None = None
@@ -247,7 +262,9 @@ class EventStream:
         self._watchdog = loop.call_at(start + limit, self._check_stall)
 
     async def read(self) -> list[ServerSentEvent] | None:
-        """Wait for the next chunk and return the events it completed (often none).
+        """Wait for the next chunk and return the events it completed (often none). A chunk
+        larger than 64 KiB is decoded a slice per read (the next reads decode the rest, each
+        after a turn of the loop), so only a slice's events are alive at once.
 
         Returns:
             The events, or None when the connection ended: closed by the server, broken, or
@@ -259,6 +276,8 @@ class EventStream:
         content = self._content
         if content is None:
             return None
+        if self._backlog:
+            return await self._read_backlog()
         loop = asyncio.get_running_loop()
         if self._busy:
             # Until the end of the window the last read fell in, on a grid shared by every
@@ -299,7 +318,13 @@ class EventStream:
                 self._announced = min(float(announced[1]), _HEARTBEAT_CAP) or None
                 self._early = 0
                 self._rearm(now)
-        events = self.decoder.feed(chunk)
+        if len(chunk) > _SLICE:  # a backlog that piled up: decoded a slice a read
+            view = memoryview(chunk)
+            cut = _slice_end(chunk)
+            self._backlog = view[cut:]
+            events = self.decoder.feed(view[:cut])
+        else:
+            events = self.decoder.feed(chunk)
         if events:
             self.received += len(events)
             # Busy: events read twice within two windows (so a steady flow, read once a
@@ -312,6 +337,19 @@ class EventStream:
             self._pings.append(min(now - self._last_chunk, _HEARTBEAT_CAP))
             self._rearm(now)
         self._last_chunk = now
+        return events
+
+    async def _read_backlog(self) -> list[ServerSentEvent] | None:
+        """The events of the next slice of the last chunk, once other tasks have had a turn
+        (what the consumer of a big read would do between slices anyway)."""
+        await asyncio.sleep(0)
+        backlog = self._backlog
+        if self._content is None or not backlog:  # closed meanwhile
+            return None if self._content is None else []
+        cut = _slice_end(backlog)
+        self._backlog = backlog[cut:]
+        events = self.decoder.feed(backlog[:cut])
+        self.received += len(events)
         return events
 
     def _note_stall(self) -> None:
@@ -368,5 +406,6 @@ class EventStream:
         self._stack = None
         self._response = None
         self._content = None
+        self._backlog = _EMPTY
         self.decoder.close()
         await stack.aclose()
