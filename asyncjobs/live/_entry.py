@@ -16,6 +16,7 @@ from asyncjobs._tuning import TUNING
 
 __all__ = [
     "Entry",
+    "Failed",
     "Feed",
     "Listener",
     "note_reconnect",
@@ -40,6 +41,17 @@ class Listener(Protocol):
 
     def on_error(self, job_id: str, error: BaseException) -> None:
         """The job cannot be followed (e.g. not found, or the server failed past the budget)."""
+
+
+class Failed:
+    """A job that cannot be followed (what :meth:`Listener.on_error` was told), as an item
+    of a listener's queue for its consumer."""
+
+    __slots__ = ("error", "job_id")
+
+    def __init__(self, job_id: str, error: BaseException) -> None:
+        self.job_id = job_id
+        self.error = error
 
 
 class Feed(Protocol):

@@ -9,27 +9,22 @@ abandoned), and the hub stops any feed nobody needs any more, so no task outlive
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncGenerator, Iterable
 from contextlib import aclosing
 from typing import Any
 
-from asyncjobs._concurrency import run_bounded
-from asyncjobs._exceptions import ConflictError, JobCancelledError, JobFailedError, JobTimeoutError
+from asyncjobs._exceptions import JobCancelledError, JobFailedError, JobTimeoutError
 from asyncjobs._models import TERMINAL, Job, JobStatus
-from asyncjobs._tuning import TUNING
 from asyncjobs._validation import check_job_id, check_job_ids, check_seconds, check_transport
 from asyncjobs.profiles import Profile
 
+from ._cancel_on_exit import cancel_unfinished
 from ._deadline import timeout_error
+from ._follow_many import follow
 from ._hub import Hub
-from ._watch import follow, watch
+from ._watch import watch
 
 __all__ = ["as_completed", "job_error", "wait_for_job", "wait_for_jobs", "watch_jobs"]
-
-logger = logging.getLogger("asyncjobs")
-
-_CANCEL_CONCURRENCY = 8
 
 
 def job_error(
@@ -112,63 +107,6 @@ class _Outcomes:
     def _finish(self) -> None:
         if not self.done.done():
             self.done.set_result(None)
-
-
-async def _cancel_jobs(hub: Hub, job_ids: list[str]) -> dict[str, BaseException]:
-    """Cancel jobs on the server, a few at once, each with the client's retries.
-
-    Returns:
-        The jobs that could not be cancelled, with why (each also logged); a job that had
-        already finished counts as done.
-    """
-    failed: dict[str, BaseException] = {}
-
-    async def cancel(job_id: str) -> None:
-        try:
-            await hub.api.cancel(job_id)
-        except ConflictError:
-            logger.debug("job %r finished before it could be cancelled", job_id)
-        except Exception as exc:
-            logger.warning("could not cancel job %r on exit: %s", job_id, exc)
-            failed[job_id] = exc
-
-    await run_bounded(job_ids, cancel, _CANCEL_CONCURRENCY)
-    return failed
-
-
-async def _cancel_on_exit(hub: Hub, job_ids: list[str], error: BaseException) -> None:
-    """Cancel the unfinished jobs of a wait that is ending with ``error``.
-
-    The cancels run in a task the client tracks (its ``close()`` waits for it), so they go on
-    with their retries however the wait ends; the wait itself waits for them at most
-    ``TUNING.cancel_grace`` seconds (cancelled again meanwhile or not), then ``error`` says
-    what is known: the jobs that could not be cancelled (``details["not_cancelled"]`` where
-    ``error`` has details, and a note), or that the cancels go on in the background.
-    """
-    task = hub.spawn(_cancel_jobs(hub, job_ids))
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + TUNING.cancel_grace
-    insisted = False
-    # Shielded for the grace period: a cancellation arriving meanwhile (anyio's cancel scopes
-    # deliver one at every step) is remembered and raised afterwards, not obeyed at once.
-    while not task.done() and (left := deadline - loop.time()) > 0:
-        try:
-            await asyncio.wait([task], timeout=left)
-        except asyncio.CancelledError:
-            insisted = True
-    if not task.done():
-        error.add_note(
-            f"cancelling {len(job_ids)} unfinished jobs on the server goes on in the "
-            "background (Client.close() waits for it)"
-        )
-    elif not task.cancelled() and (failed := task.result()):
-        details = getattr(error, "details", None)
-        if isinstance(details, dict):
-            details["not_cancelled"] = sorted(failed)
-        listed = ", ".join(f"{job_id!r} ({reason})" for job_id, reason in failed.items())
-        error.add_note(f"{len(failed)} jobs could not be cancelled on the server: {listed}")
-    if insisted:
-        raise asyncio.CancelledError
 
 
 async def wait_for_job(
@@ -326,13 +264,13 @@ async def wait_for_jobs(
             error = _many_timeout_error(pending, timeout, hub.current(pending[0]), len(unique))
             hub.unsubscribe(unique, waiter)
             if cancel_on_exit:
-                await _cancel_on_exit(hub, pending, error)
+                await cancel_unfinished(hub, pending, error)
             raise error from None
         except asyncio.CancelledError as cancelled:
             if cancel_on_exit:
                 pending = unfinished()
                 hub.unsubscribe(unique, waiter)
-                await _cancel_on_exit(hub, pending, cancelled)
+                await cancel_unfinished(hub, pending, cancelled)
             raise
     finally:
         hub.unsubscribe(unique, waiter)
