@@ -12,7 +12,8 @@ from asyncjobs._exceptions import APIError, ProtocolError, TransportError
 from asyncjobs._tuning import TUNING
 
 from ._entry import Entry, retries, stop_task, waiter_error
-from ._single import JobFollower, new_backoff
+from ._follower import JobFollower
+from ._single import new_backoff
 
 if TYPE_CHECKING:
     from ._hub import Hub

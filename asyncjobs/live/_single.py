@@ -1,11 +1,10 @@
-"""Following one job on its own: the SSE, long-poll and polling feeds, and the auto fallback.
+"""Following one job on its own: the SSE, long-poll and polling feeds.
 
 A *feed* reads states of one job over one transport and survives what the network does to it:
 a dropped or stalled stream is resumed with ``Last-Event-ID``, transient errors (no answer, 429,
 5xx) are retried with jittered backoff within a budget, and a server that does not offer the
-transport raises :class:`~._follow.NotOffered`. :class:`JobFollower` chains the feeds for
-``transport="auto"`` (SSE, else long poll, else polling) and drops every state that is not a
-change. The hub uses it for a job followed alone; ``watch`` with an explicit transport too.
+transport raises :class:`~asyncjobs._transport.NotOffered`. :func:`open_feed` opens the feed of
+a transport; :class:`~._follower.JobFollower` chains them for ``transport="auto"``.
 
 The first state always comes from a plain read of the job, so a 404 there is a real "no such
 job", and a 404 from a transport's route afterwards means "not offered".
@@ -20,23 +19,15 @@ import time
 from typing import Protocol
 
 from asyncjobs._api import JobAPI
-from asyncjobs._exceptions import APIError, ProtocolError, TransportError, UnsupportedOperationError
-from asyncjobs._models import (
-    TRANSPORT_OPERATION,
-    Job,
-    Transport,
-    as_transport,
-    is_newer,
-    supersedes,
-)
+from asyncjobs._exceptions import APIError, ProtocolError, TransportError
+from asyncjobs._models import Job, Transport, is_newer, supersedes
 from asyncjobs._transport import NOT_OFFERED, Backoff, EventStream, NotOffered, is_transient
 from asyncjobs._tuning import TUNING
-from asyncjobs._validation import check_transport
 
-from ._entry import note_reconnect, note_transport, retries
+from ._entry import note_reconnect, retries
 from ._events import JOB_EVENTS, event_parser
 
-__all__ = ["JobFollower", "new_backoff"]
+__all__ = ["JobFeed", "new_backoff", "open_feed"]
 
 logger = logging.getLogger("asyncjobs")
 
@@ -48,7 +39,9 @@ def new_backoff() -> Backoff:
     )
 
 
-class _Feed(Protocol):
+class JobFeed(Protocol):
+    """What :class:`~._follower.JobFollower` needs of a feed."""
+
     transport: Transport
 
     async def next(self, last: Job | None, deadline: float | None) -> list[Job]: ...
@@ -324,113 +317,11 @@ class _PollFeed:
         return None
 
 
-class JobFollower:
-    """Follows one job from a known state: each :meth:`next` returns the changes read next.
-
-    With ``transport="auto"`` it tries SSE, then long poll, then polling, skipping what the
-    profile lacks or what the server was seen not to offer (``api.unoffered``, which it also
-    adds to). Every state returned is newer than the one before.
-
-    Args:
-        api: The client's job operations (and what its server does not offer).
-        job_id: The job.
-        transport: ``"auto"`` or one transport (then "not offered" raises
-            :class:`UnsupportedOperationError`).
-        poll_interval: A fixed polling interval, or None for adaptive polling.
-        last: The state already known (from a plain read of the job).
-
-    Raises:
-        UnsupportedOperationError: a transport the profile lacks or the server does not offer.
-    """
-
-    def __init__(
-        self,
-        api: JobAPI,
-        job_id: str,
-        *,
-        transport: str,
-        poll_interval: float | None,
-        last: Job | None,
-    ) -> None:
-        self._api = api
-        self._job_id = job_id
-        self._poll_interval = poll_interval
-        self._unoffered = api.unoffered
-        self._explicit = transport != "auto"
-        profile = api.profile
-        chain: list[Transport]
-        if self._explicit:
-            chosen = as_transport(check_transport(transport))
-            assert chosen is not None
-            if not api.can_follow(chosen):
-                raise UnsupportedOperationError(profile.name, f"{chosen} transport")
-            chain = [chosen]
-        else:
-            chain = [name for name in ("sse", "long-poll") if api.can_follow(name)]
-            chain.append("poll")  # reading the job always works
-        self._chain = chain
-        self._feed: _Feed | None = None
-        self.last = last
-
-    @property
-    def transport(self) -> str | None:
-        """The transport in use, or None before the first :meth:`next`."""
-        return None if self._feed is None else self._feed.transport
-
-    def _open(self, name: Transport) -> _Feed:
-        if name == "sse":
-            return _SSEFeed(self._api, self._job_id)
-        if name == "long-poll":
-            return _LongPollFeed(self._api, self._job_id)
-        return _PollFeed(self._api, self._job_id, self._poll_interval)
-
-    async def next(self, deadline: float | None = None) -> list[Job]:
-        """Wait for the next changes of the job.
-
-        Args:
-            deadline: The caller's deadline (event loop time), so a long poll asks the server
-                to answer before it; None for none. The caller enforces it.
-
-        Returns:
-            One or more states, each newer than the one before (and than the known state).
-
-        Raises:
-            UnsupportedOperationError: the chosen transport is not offered.
-            JobNotFoundError: the job disappeared.
-            APIError, TransportError: errors that outlasted the retry budget or are not
-                transient.
-        """
-        while True:
-            feed = self._feed
-            if feed is None:
-                feed = self._feed = self._open(self._chain[0])
-                note_transport(self._api.http.hooks, "chosen", feed.transport, (self._job_id,))
-            try:
-                jobs = await feed.next(self.last, deadline)
-            except NotOffered as exc:
-                await feed.aclose()
-                self._feed = None
-                name = self._chain.pop(0)
-                if exc.remember:
-                    self._unoffered.add(TRANSPORT_OPERATION[name])
-                if self._explicit:
-                    raise UnsupportedOperationError(
-                        self._api.profile.name, f"{name} transport", str(exc)
-                    ) from exc
-                note_transport(self._api.http.hooks, "dropped", name, (self._job_id,), str(exc))
-                continue
-            fresh: list[Job] = []
-            last = self.last
-            for job in jobs:
-                if supersedes(last, job):
-                    fresh.append(job)
-                    last = job
-            self.last = last
-            if fresh:
-                return fresh
-
-    async def aclose(self) -> None:
-        """Close the transport in use (its stream, if any)."""
-        feed, self._feed = self._feed, None
-        if feed is not None:
-            await feed.aclose()
+def open_feed(api: JobAPI, job_id: str, name: Transport, poll_interval: float | None) -> JobFeed:
+    """The feed of transport ``name`` for ``job_id`` (``poll_interval``: a fixed polling
+    interval, or None for adaptive polling)."""
+    if name == "sse":
+        return _SSEFeed(api, job_id)
+    if name == "long-poll":
+        return _LongPollFeed(api, job_id)
+    return _PollFeed(api, job_id, poll_interval)

@@ -19,8 +19,8 @@ from asyncjobs._models import TERMINAL, Job
 
 from ._deadline import Expired, timeout_error, within
 from ._entry import Failed
+from ._follower import JobFollower
 from ._hub import Hub
-from ._single import JobFollower
 
 __all__ = ["watch"]
 
