@@ -16,12 +16,12 @@ import time
 from typing import TYPE_CHECKING, Final, Literal
 
 from asyncjobs._exceptions import APIError, ProtocolError, TransportError
-from asyncjobs._models import Job
 from asyncjobs._transport import NOT_OFFERED, EventStream, NotOffered, is_transient
 from asyncjobs._tuning import TUNING
 
 from ._entry import Entry, note_reconnect, note_transport, retries, stop_task, waiter_error
-from ._events import JOB_EVENTS, event_parser
+from ._events import event_parser
+from ._multi_pump import pump
 from ._reads import MULTIPLEXED, admit, confirm, covered, earlier, refused
 from ._single import new_backoff
 
@@ -282,7 +282,7 @@ class MultiStream:
                 self._phase = "stream"
                 if stream.resume_id is not None:
                     self._hub.settled(self)
-                await self._pump()
+                await pump(self)
                 if self.entries and stream.closed_by_server:
                     # Closed early, yet jobs are not finished as far as we know: confirm their
                     # states with a read rather than reconnecting for jobs that have ended.
@@ -366,73 +366,6 @@ class MultiStream:
         self._carried = len(ids)
         self._abandoned = 0
         self._opened = time.monotonic()
-
-    async def _pump(self) -> None:
-        """Read events and pass each job on, until the connection ends or no job is left.
-
-        An event that cannot be read as a job is skipped (logged), but the stream's resume
-        point stays before it, and the first such event of a connection makes the stream's
-        jobs be read at once (it may have been a final state).
-        """
-        stream = self._stream
-        deliver_many = self._hub.deliver_many
-        parse = self._parse
-        # The default parser's events are kept by the hub as their texts (see Entry); a
-        # profile's own hook may read more than the text, so its jobs are kept whole.
-        keep_texts = not self._custom
-        good = stream.resume_id  # the id of the last event handled
-        confirmed = False
-        settled = good is not None  # the hub knows it can be folded
-        while self.entries:
-            events = await stream.read()
-            if events is None:
-                return
-            turn = TUNING.events_per_turn
-            try:
-                for start in range(0, len(events), turn):
-                    if start:
-                        # A big read (a reconnect's backlog) is handed on in slices, letting
-                        # the loop run other tasks (a submit, a read) in between.
-                        await asyncio.sleep(0)
-                    # The slice's jobs go to the hub in one call: each listener is handed
-                    # its share at once and its consumer wakes once, not once per event.
-                    jobs: list[Job] = []
-                    texts: list[str] | None = [] if keep_texts else None
-                    for event in events[start : start + turn]:
-                        if event.event in JOB_EVENTS:
-                            data = event.data
-                            try:
-                                job = parse(data, None)
-                            except ProtocolError as exc:  # only a profile's own hook raises
-                                logger.warning("multiplexed stream: an event is not a job: %s", exc)
-                                job = None
-                            if job is None:
-                                if not self._custom:  # a profile's own hook skips on purpose
-                                    stream.pin(good)
-                                    if not confirmed:
-                                        confirmed = True
-                                        if jobs:  # what came before goes first
-                                            deliver_many(jobs, texts)
-                                            jobs = []
-                                            texts = [] if keep_texts else None
-                                        await confirm(self)
-                                continue
-                            jobs.append(job)
-                            if texts is not None:
-                                texts.append(data)
-                        good = event.id
-                    if jobs:
-                        deliver_many(jobs, texts)
-            except asyncio.CancelledError:
-                # Stopped between slices (a fold, a restart): what was not handed on yet
-                # comes again from where the resume point now stays.
-                stream.pin(good)
-                raise
-            if events:
-                self._hub.saw(events[-1].id)
-            if not settled and good is not None:
-                settled = True
-                self._hub.settled(self)
 
     def _fail_all(self, error: BaseException) -> None:
         self._unread.clear()
