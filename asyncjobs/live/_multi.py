@@ -155,7 +155,7 @@ class MultiStream:
         move here, and this stream reconnects with both id sets from the earlier of the two
         resume points."""
         other._cancel_timer()
-        self._hub.stream_stopped(other)
+        self._hub.slots.stopped(other)
         task, other._task = other._task, None
         if task is not None:
             task.cancel()
@@ -207,7 +207,7 @@ class MultiStream:
 
     def stop(self) -> None:
         self._cancel_timer()
-        self._hub.stream_stopped(self)
+        self._hub.slots.stopped(self)
         task, self._task = self._task, None
         stop_task(task)
 
@@ -256,7 +256,7 @@ class MultiStream:
                     continue
                 except APIError as exc:
                     if exc.status in TOO_LARGE and len(self.entries) > 1:
-                        self._hub.too_large(self, exc)  # part of the jobs move to other feeds
+                        self._hub.slots.too_large(self, exc)  # part of the jobs move to other feeds
                         continue
                     if exc.status in NOT_OFFERED or exc.status == 403:
                         self._phase = "read"
@@ -281,7 +281,7 @@ class MultiStream:
                     self._restart_soon()  # jobs joined while connecting: add them soon
                 self._phase = "stream"
                 if stream.resume_id is not None:
-                    self._hub.settled(self)
+                    self._hub.slots.settled(self)
                 await pump(self)
                 if self.entries and stream.closed_by_server:
                     # Closed early, yet jobs are not finished as far as we know: confirm their

@@ -88,4 +88,4 @@ async def pump(multi: MultiStream) -> None:
             multi._hub.saw(events[-1].id)
         if not settled and good is not None:
             settled = True
-            multi._hub.settled(multi)
+            multi._hub.slots.settled(multi)
