@@ -13,10 +13,11 @@ as few connections as the API allows:
   free for the next batch and each id is sent again about log(batches) times, not at every
   join. Only where no stream can be folded do new jobs join an open one: they are read first
   (batched), and it reconnects with the larger id set. 10,000 jobs waited at once cost one
-  request and one connection;
+  request and one connection (which stream takes which jobs, and the folds:
+  :mod:`._stream_slots`);
 - where the server offers no such stream: *batched polling* (``get_many`` in batches, one loop
   for all jobs of the client, adaptive interval), or for a job waited on alone, a
-  :class:`~._single.JobFollower` (per-job SSE or long poll) while there are only a few of those.
+  :class:`~._follower.JobFollower` (per-job SSE or long poll) while there are only a few of those.
 
 A refused stream (404, 403, not an event stream) makes the hub read the jobs: unknown ids fail
 with the read's own error (JobNotFoundError, PermissionDeniedError) and the stream is retried
