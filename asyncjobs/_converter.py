@@ -17,6 +17,7 @@ import cattrs
 
 from ._exceptions import ProtocolError
 from ._models import _EXACT, CleanupResult, Job, JobStatus, QueueStats, status_from_word
+from ._times import _describe, _fromisoformat, _times, _utc_time, format_time, parse_time
 
 __all__ = [
     "cleanup_result_from",
@@ -31,59 +32,6 @@ __all__ = [
 converter = cattrs.Converter()
 
 _NUMBER = (int, float)
-
-
-def _describe(value: Any) -> str:
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{text} ({type(value).__name__})"
-
-
-def parse_time(value: Any, field: str = "time") -> datetime | None:
-    """Parse an RFC 3339 time into a timezone-aware UTC datetime.
-
-    A time without an offset is taken as UTC. ``None`` stays ``None``.
-
-    Raises:
-        ProtocolError: the value is not a time; the message names ``field``.
-    """
-    # The checked path: no cache (job_from_native caches the times that repeat).
-    if type(value) is str:
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise ProtocolError(
-                f"field {field!r}: expected an RFC 3339 time, got {_describe(value)}"
-            ) from None
-        return parsed if parsed.tzinfo is UTC else _as_utc(parsed)
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return _as_utc(value)
-    if isinstance(value, str):  # a str subclass
-        return parse_time(str(value), field)
-    raise ProtocolError(f"field {field!r}: expected an RFC 3339 time, got {_describe(value)}")
-
-
-def _as_utc(value: datetime) -> datetime:
-    tz = value.tzinfo
-    if tz is UTC:
-        return value
-    if tz is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def format_time(value: datetime | None) -> str | None:
-    """Format a datetime as RFC 3339 UTC with a ``Z`` suffix (None stays None)."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    else:
-        value = value.astimezone(UTC)
-    return value.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _bad(field: str, expected: str, value: Any) -> ProtocolError:
@@ -179,34 +127,11 @@ def job_from_native(payload: Any) -> Job:
     return _job_from_native_checked(payload)
 
 
-_fromisoformat = datetime.fromisoformat
-
 _native_fields: Final = itemgetter(
     *"id status name progress message result error priority version config created_at "  # noqa: SIM905
     "updated_at started_at completed_at".split()
 )
 """The native job fields, read in one call (it raises KeyError when one is missing)."""
-
-_TIMES_KEPT: Final = 4096
-_times: dict[str, datetime] = {}
-"""Recent times, by their exact text: each a UTC datetime (immutable, so Jobs can share it)."""
-
-
-def _utc_time(text: str) -> datetime | None:
-    """``text`` as a UTC datetime, cached; None when it is not a time or not a UTC one (the
-    checked path says why). The cache holds at most ``_TIMES_KEPT`` times: when full, it is
-    emptied (cheaper than evicting one at a time, and still bounded)."""
-    try:
-        parsed = _fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is not UTC:
-        return None
-    times = _times
-    if len(times) >= _TIMES_KEPT:
-        times.clear()
-    times[text] = parsed
-    return parsed
 
 
 def _job_from_native_checked(payload: Any) -> Job:

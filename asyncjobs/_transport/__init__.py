@@ -2,7 +2,7 @@
 
 - :mod:`._http`: :class:`HTTPClient`, the request pipeline (session, URLs, auth, redirects,
   timeouts, retries, the shared ``Retry-After`` pause, separate budgets for requests and
-  streams);
+  streams); :mod:`._attempt`, one attempt of a request;
 - :mod:`._errors`: aiohttp's exceptions translated onto the asyncjobs tree, once;
 - :mod:`._stream`: :class:`EventStream`, one resumable SSE subscription (stalls, pacing);
 - :mod:`._retry`: :class:`RetryPolicy`, :class:`Backoff` and what counts as transient;

@@ -30,10 +30,10 @@ from asyncjobs._urls import build_url, fill_path
 from asyncjobs._version import __version__
 from asyncjobs.profiles import Profile, Route
 
-from ._errors import FOREIGN_ERRORS, nothing_sent, translate_error
-from ._observe import observed
+from ._attempt import send_attempt
+from ._errors import nothing_sent, translate_error
 from ._pause import PauseGate
-from ._redirects import MAX_REDIRECTS, send_following_redirects
+from ._redirects import MAX_REDIRECTS
 from ._response import PAUSE_STATUSES, Response, api_error, transient
 from ._retry import RetryPolicy, parse_retry_after
 from ._session import Connections
@@ -49,10 +49,6 @@ class _Unset(enum.Enum):
 
 UNSET: Final = _Unset.UNSET
 """The default of ``timeout=`` in :meth:`HTTPClient.request`: the client's own timeout."""
-
-
-def _status(response: Response) -> int:
-    return response.status
 
 
 def json_body(value: Any, headers: dict[str, str]) -> bytes | None:
@@ -252,7 +248,8 @@ class HTTPClient:
                 started=started, budget=policy.max_total, method=method, path=path
             )
             try:
-                response = await self._attempt(
+                response = await send_attempt(
+                    self,
                     method,
                     url,
                     path,
@@ -350,81 +347,6 @@ class HTTPClient:
             time.monotonic() - started,
             reason,
         )
-
-    async def _attempt(
-        self,
-        method: str,
-        url: URL,
-        path: str,
-        *,
-        data: bytes | None,
-        call_headers: Mapping[str, str],
-        limit: float | None,
-        slots: asyncio.Semaphore,
-        operation: str,
-        route: str,
-        attempt: int,
-        lasting: bool,
-    ) -> Response:
-        plain = self._attempt_plain(
-            method, url, path, data=data, call_headers=call_headers, limit=limit, slots=slots
-        )
-        hooks = self.hooks
-        if hooks.request or hooks.response:
-            return await observed(
-                hooks,
-                plain,
-                _status,
-                method=method,
-                path=path,
-                route=route,
-                url=url,
-                operation=operation,
-                attempt=attempt,
-                long_lived=lasting,
-            )
-        return await plain
-
-    async def _attempt_plain(
-        self,
-        method: str,
-        url: URL,
-        path: str,
-        *,
-        data: bytes | None,
-        call_headers: Mapping[str, str],
-        limit: float | None,
-        slots: asyncio.Semaphore,
-    ) -> Response:
-        session = self.connections.session()
-        begun = time.monotonic()
-        client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=limit)
-        try:
-            async with asyncio.timeout(limit), slots:
-                raw = await send_following_redirects(
-                    session,
-                    method,
-                    url,
-                    data=data,
-                    call_headers=call_headers,
-                    headers_for=self.headers,
-                    origin=self.origin,
-                    client_timeout=client_timeout,
-                )
-                async with raw:
-                    body = await raw.read()
-        except FOREIGN_ERRORS as exc:
-            logger.debug("%s %s failed: %r", method, path, exc)
-            raise translate_error(exc, method=method, path=path) from exc
-        except TimeoutError as exc:
-            logger.debug("%s %s timed out after %s s", method, path, limit)
-            raise TransportError(
-                f"no complete answer to {method} {path} within {limit} s (the client's timeout)"
-            ) from exc
-        logger.debug(
-            "%s %s -> %d (%.1f ms)", method, path, raw.status, (time.monotonic() - begun) * 1000
-        )
-        return Response(raw.status, raw.headers, body, method=method, path=path)
 
     def error_for(
         self,

@@ -26,6 +26,7 @@ from asyncjobs._tuning import TUNING
 from ._errors import FOREIGN_ERRORS, translate_error
 from ._http import HTTPClient
 from ._open import open_stream
+from ._pacing import hold_reading
 from ._retry import NotOffered
 
 __all__ = ["EventStream"]
@@ -286,7 +287,7 @@ class EventStream:
             window = self._coalesce
             pause = (self._events_at // window + 1) * window - loop.time()
             if pause > 0:
-                await self._gather(pause)
+                await hold_reading(self._response, pause)
         self._waiting_since = loop.time()
         try:
             chunk = await content.readany()
@@ -372,27 +373,6 @@ class EventStream:
         if due < watchdog.when():
             watchdog.cancel()
             self._watchdog = asyncio.get_running_loop().call_at(due, self._check_stall)
-
-    async def _gather(self, seconds: float) -> None:
-        """Let a busy connection's data pile up, unread, until its coalescing window ends."""
-        response = self._response
-        connection = None if response is None else response.connection
-        transport = None if connection is None else connection.transport
-        # Not where reading is off already: aiohttp pauses a transport itself when its buffer is
-        # full (there is data to read then), and resuming it here would override that.
-        if transport is None or transport.is_closing():
-            return
-        try:
-            if not transport.is_reading():
-                return
-            transport.pause_reading()
-        except (NotImplementedError, RuntimeError):  # a transport without flow control
-            return
-        try:
-            await asyncio.sleep(seconds)
-        finally:
-            if not transport.is_closing():
-                transport.resume_reading()
 
     async def close(self) -> None:
         """Close the open connection, if any (idempotent); the last event id is kept."""

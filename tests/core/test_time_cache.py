@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from asyncjobs import ProtocolError, _json
-from asyncjobs import _converter as conv
+from asyncjobs import _times as times_module
 from asyncjobs._converter import job_from_native, parse_time
 
 
@@ -55,7 +55,7 @@ def expected(text: str) -> datetime:
 
 @pytest.fixture(autouse=True)
 def empty_cache() -> None:
-    conv._times.clear()
+    times_module._times.clear()
 
 
 def test_each_text_gives_its_own_time_however_they_interleave(json_backend: str) -> None:
@@ -68,8 +68,8 @@ def test_each_text_gives_its_own_time_however_they_interleave(json_backend: str)
                 assert job.created_at.tzinfo is UTC and job.started_at.tzinfo is UTC
     assert job.started_at is not None and job.started_at.utcoffset() == timedelta(0)
     # Only UTC texts are cached, each under its exact text.
-    assert set(conv._times) == {TEXTS[0], TEXTS[1], TEXTS[2], TEXTS[5], TEXTS[6]}
-    for text, value in conv._times.items():
+    assert set(times_module._times) == {TEXTS[0], TEXTS[1], TEXTS[2], TEXTS[5], TEXTS[6]}
+    for text, value in times_module._times.items():
         assert value == datetime.fromisoformat(text) and value.tzinfo is UTC
 
 
@@ -93,12 +93,12 @@ def test_a_bad_time_after_good_ones_is_still_named(json_backend: str) -> None:
 
 def test_the_cache_is_bounded_and_right_after_it_is_emptied(json_backend: str) -> None:
     start = datetime(2024, 1, 1, tzinfo=UTC)
-    for n in range(3 * conv._TIMES_KEPT + 5):
+    for n in range(3 * times_module._TIMES_KEPT + 5):
         text = (start + timedelta(seconds=n)).isoformat().replace("+00:00", "Z")
         job = job_from_native(payload(text, "2024-01-21T10:30:00Z"))
         assert job.created_at == start + timedelta(seconds=n)
         assert job.started_at == datetime(2024, 1, 21, 10, 30, tzinfo=UTC)
-        assert len(conv._times) <= conv._TIMES_KEPT
+        assert len(times_module._times) <= times_module._TIMES_KEPT
 
 
 class Lying(str):

@@ -3,7 +3,8 @@
 Each shape serves one built-in client profile's real routes on the shared job store: one module
 per API (``_compileo`` with its stream in ``_compileo_stream``, ``_dataiku``, ``_fiddler``,
 ``_job_management``, ``_mammoth``, ``_ray``, ``_flower`` with its task catalogue in
-``_flower_tasks`` and its rendering in ``_flower_view``) on the base in ``_base``. Each name
+``_flower_tasks``, its rendering in ``_flower_view`` and its reading of request arguments in
+``_flower_arguments``) on the base in ``_base``. Each name
 is a built-in client profile's name; ``create_app(profile=...)`` and ``JobServer(profile=...)``
 take it, or a :class:`Shape` subclass of one's own (docs/custom-shapes.md).
 """

@@ -74,6 +74,7 @@ from asyncjobs.server._snapshot import Owner, Snapshot
 from asyncjobs.server._sse import StreamHub
 
 from ._base import CELERY_WORDS
+from ._flower_arguments import bool_argument, paging, task_args
 from ._flower_tasks import BUILT_IN_TASKS, check_call, list_tasks, plan_of
 from ._flower_view import FlowerView, TaskMeta, check_delay, credentials_option
 
@@ -82,8 +83,6 @@ __all__ = ["FlowerShape"]
 _JSON = "application/json"
 _HTML = "text/html"
 _NOT_FOUND = "<html><title>404: Not Found</title><body>404: Not Found</body></html>"
-_TRUE = frozenset({"y", "yes", "t", "true", "on", "1"})
-_FALSE = frozenset({"n", "no", "f", "false", "off", "0"})
 
 
 class FlowerShape(FlowerView):
@@ -247,7 +246,7 @@ class FlowerShape(FlowerView):
         self.authenticate(request)
         name = request.match_info["name"]
         checked = request.path.startswith("/api/task/async-apply/")
-        args, kwargs = await self._task_args(request)
+        args, kwargs = task_args(await request.read(), self.decode)
         registered = name in self.registered
         if checked:
             if not registered:
@@ -275,23 +274,6 @@ class FlowerShape(FlowerView):
         if self.service.runner is not None and registered:
             self._later(task_id, self.options["receive_delay"], self._receive)
         return self._json({"task-id": task_id, "state": "PENDING"})
-
-    async def _task_args(self, request: web.Request) -> tuple[list[Any], dict[str, Any]]:
-        """Flower's reading of a submit body: ``args`` (a list) and ``kwargs``."""
-        raw = await request.read()
-        try:
-            options = self.decode(raw) if raw else {}
-        except ValueError as exc:
-            raise ApiError(400, str(exc)) from None
-        if not isinstance(options, dict):
-            raise ApiError(400, "invalid options")
-        args = options.pop("args", [])
-        kwargs = options.pop("kwargs", {})
-        if not isinstance(args, list):
-            raise ApiError(400, "args must be an array")
-        if not isinstance(kwargs, dict):
-            raise ApiError(500, "")  # apply_async breaks on it
-        return args, kwargs
 
     async def info(self, request: web.Request) -> web.Response:
         """``GET /api/task/info/{id}``: the task as Flower sees it."""
@@ -331,10 +313,7 @@ class FlowerShape(FlowerView):
         """``POST /api/task/revoke/{id}?terminate=&signal=``: ``{"message": "Revoked 'id'"}``."""
         self.authenticate(request)
         task_id = request.match_info["task_id"]
-        raw = request.query.get("terminate", "false")
-        if raw.lower() not in _TRUE | _FALSE:
-            raise ApiError(400, f"Invalid argument '{raw}' of type 'bool'")
-        terminate = raw.lower() in _TRUE
+        terminate = bool_argument(request.query.get("terminate", "false"))
         snapshot = self.store.get(task_id)
         if snapshot is not None:
             status = snapshot.job.status
@@ -352,16 +331,7 @@ class FlowerShape(FlowerView):
         """``GET /api/tasks``: ``{id: task}``, Flower's paging, sorting and filters."""
         self.authenticate(request)
         query = request.query
-        raw_limit = query.get("limit") or None
-        raw_offset = query.get("offset", "0")
-        try:
-            offset = max(int(raw_offset), 0)
-        except ValueError:
-            raise ApiError(400, f"Invalid argument '{raw_offset}' of type 'int'") from None
-        try:
-            limit = None if raw_limit is None else int(raw_limit)
-        except ValueError:
-            raise ApiError(500, "") from None
+        offset, limit = paging(query)
 
         def wanted(name: str) -> str | None:
             value = query.get(name)
