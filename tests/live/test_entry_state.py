@@ -96,6 +96,7 @@ async def test_a_timeout_names_the_last_state_kept_as_text(
     job = server.create_job(name="slow", status="running", progress=5)
     watch = client.watch_jobs([job.id], timeout=1.0)
     seen = await next_within(watch, "the job's first state")
+    assert isinstance(client._hub._entries[job.id].state, str)
     with pytest.raises(JobTimeoutError) as caught:
         await next_within(watch, "the timeout", timeout=10)
     assert caught.value.job == seen

@@ -44,6 +44,19 @@ def stream_ids(client: Client) -> list[set[str]]:
     return [set(stream.entries) for stream in client._hub._streams]
 
 
+async def until_streams_open(
+    server: JobServer, client: Client, count: int, jobs: int, note: str = ""
+) -> None:
+    """Wait (bounded) until the server has ``count`` streams open for the wait on ``jobs``."""
+    await wait_until(
+        lambda: server.open_streams == count,
+        message=lambda: (
+            f"{server.open_streams} streams open for {jobs} jobs{note}, "
+            f"carrying {sorted(map(len, stream_ids(client)))} ids"
+        ),
+    )
+
+
 async def first_state(watch: AsyncIterator[Job], job_id: str) -> Job:
     """The watch's first state (the job's current one), within PATIENCE."""
     return await next_within(watch, f"the first state of {job_id}")
@@ -270,13 +283,7 @@ async def test_a_huge_id_set_is_split_across_streams(
     async with server, Client(server.url) as client:
         ids = [server.create_job(status="running").id for _ in range(35)]
         waiter = asyncio.ensure_future(client.wait_for_jobs(ids, timeout=30))
-        await wait_until(
-            lambda: server.open_streams == 4,
-            message=lambda: (
-                f"{server.open_streams} streams open for 35 jobs, "
-                f"carrying {sorted(map(len, stream_ids(client)))} ids"
-            ),
-        )
+        await until_streams_open(server, client, 4, len(ids))
         assert sorted(map(len, stream_ids(client))) == [5, 10, 10, 10]
         for job_id in ids:
             server.update_job(job_id, status="completed")
@@ -298,13 +305,13 @@ async def test_a_stream_refused_as_too_large_is_split_until_the_server_takes_it(
     the server takes them all, one stream carries them."""
     monkeypatch.setattr(TUNING, "max_streams", 4)
     monkeypatch.setattr(TUNING, "max_query_ids", 20)  # long id lists go in a POST body
-    bodies: list[int] = []  # the ids of each POST /events the server answered
+    answers: list[int] = []  # the status of each POST /events, in order
 
     @web.middleware
     async def record(request: web.Request, handler: Any) -> web.StreamResponse:
         response = await handler(request)
         if request.method == "POST" and request.path.endswith("/events"):
-            bodies.append(response.status)
+            answers.append(response.status)
         return response
 
     # 120 ids of 16 characters: a body of ~2.3 KB; the server takes 1 KB (up to ~50 ids).
@@ -313,13 +320,7 @@ async def test_a_stream_refused_as_too_large_is_split_until_the_server_takes_it(
     async with server, Client(server.url) as client:
         ids = [server.create_job(status="running").id for _ in range(120)]
         waiter = asyncio.ensure_future(client.wait_for_jobs(ids, timeout=30))
-        await wait_until(
-            lambda: server.open_streams == 4,
-            message=lambda: (
-                f"{server.open_streams} streams open for 120 jobs (answers {bodies}), "
-                f"carrying {sorted(map(len, stream_ids(client)))} ids"
-            ),
-        )
+        await until_streams_open(server, client, 4, len(ids), f" (answers {answers})")
         assert sorted(map(len, stream_ids(client))) == [30, 30, 30, 30]
         for job_id in ids:
             server.update_job(job_id, status="completed")
@@ -329,8 +330,8 @@ async def test_a_stream_refused_as_too_large_is_split_until_the_server_takes_it(
     assert all(job.status is JobStatus.COMPLETED for job in results)
     assert [job.id for job in later] == ids[:40]
     # 120 refused, 60 refused (both halves), then 30s taken; the later wait starts at 30.
-    assert bodies.count(413) == 3, bodies
-    assert bodies.count(200) == 4 + 2, bodies
+    assert answers.count(413) == 3, answers
+    assert answers.count(200) == 4 + 2, answers
 
     async with JobServer(heartbeat=0.2, retry_ms=20) as server, Client(server.url) as client:
         ids = [server.create_job(status="completed").id for _ in range(120)]
