@@ -198,6 +198,8 @@ class MultiStream:
 
     def shed(self, count: int) -> list[Entry]:
         """Give up the ``count`` jobs that joined last (for other feeds to take)."""
+        if count <= 0:
+            return []  # (a slice from -0 would take them all)
         moved = [self.entries.pop(job_id) for job_id in list(self.entries)[-count:]]
         for entry in moved:
             entry.feed = None
