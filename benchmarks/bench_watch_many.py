@@ -4,7 +4,7 @@ DESIGN.md section 6: "10,000 concurrent watch() iterators on distinct jobs, star
 most 8 connections, every version once, and a submit on the same client at most 2x slower (p99)
 than without the watchers". What a web backend relaying job progress to its viewers does.
 
-Three processes per run:
+Three processes per run (a run for each of the modes below, in every round):
 
 - the reference server (``asyncjobs.testing.JobServer``, heartbeat 5 s) in a child process,
   fresh for each run, driven over a pipe: it creates ``--jobs`` pending jobs before the clock
@@ -35,15 +35,27 @@ Three processes per run:
   Every run has a bounded deadline (the schedule's span plus ``--grace`` seconds): what has not
   ended by then is cancelled and reported as missed.
 
-Reported: the connections the server accepted and the peak open at once (target <= 8); per job,
-the versions the server made after the watch was called against the versions the watch yielded
-(duplicates, gaps after the first state, versions missed while the watch was starting, watches
-that never saw their job end: all must be 0); submit latency p50/p99 with and without the
-watchers and the ratio (target <= 2); the client's CPU per update (its CPU over the baseline's,
-divided by the changes the server made) for ``watch()`` against ``as_completed`` (target <= 1.5x),
-and, not a bar, against the fan-out floor.
+Each round runs every mode once, each on a fresh server, the modes' order rotated by one from
+round to round (no mode always first or last). The table shows, per mode, the round whose client
+CPU is the median of the mode's rounds, its figures whole: the connections the server accepted
+and the peak open at once, SSE streams, requests, submit latency p50/p99, client CPU (and its
+garbage collection), wall time, RSS growth, server CPU and schedule lag. For ``watch()``, in that
+round, per job, the versions the server made after the watch was called against the versions the
+watch yielded (duplicates, gaps after the first state, versions missed while the watch was
+starting, versions older than due, watches with no state at all or that never saw their job
+end), and the change-to-watch delay.
 
-    python benchmarks/bench_watch_many.py [--jobs N] [--arrival S] [--rate R] [--quick]
+The bars are taken within each round, from that round's own runs, and the median of the rounds'
+ratios is reported, each round's listed: the submit latency p99 with the watchers over without
+(target <= 2x), also given pooled (the p99 of all rounds' submits of a mode together, steadier
+than the p99 of one run's few hundred); the client's CPU per update (its CPU over the same
+round's baseline, divided by the changes the server made) for ``watch()`` against
+``as_completed`` (target <= 1.5x), and, not a bar, against the fan-out floor. The connections bar
+(peak open at once, target <= 8) and every version once (none of the faults above) must hold
+in every round: the worst round is reported.
+
+    python benchmarks/bench_watch_many.py [--jobs N] [--arrival S] [--rate R] [--rounds R]
+        [--quick]
 """
 
 from __future__ import annotations
@@ -56,6 +68,7 @@ import multiprocessing
 import os
 import random
 import resource
+import statistics
 import sys
 import time
 from multiprocessing.connection import Connection
@@ -495,6 +508,28 @@ def _check_versions(report: dict[str, Any]) -> dict[str, int]:
     }
 
 
+def _median_round(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The round whose client CPU is the median (its figures are reported whole)."""
+    return sorted(runs, key=lambda r: r["cpu"])[len(runs) // 2]
+
+
+def _submit_ms(report: dict[str, Any]) -> list[float]:
+    """The run's submit latencies, in ms; a submit that never finished counts as the slowest."""
+    ms = [x * 1000 for x in report["latencies"]]
+    ms += [float("inf")] * (report["unfinished_submits"] + sum(report["submit_errors"].values()))
+    return ms
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b > 0 else float("inf")
+
+
+def _faults(report: dict[str, Any]) -> int:
+    """What a watch() run missed or repeated (every version once: 0)."""
+    keys = ("duplicates", "gaps", "missed_starting", "stale", "no_state", "unfinished")
+    return sum(report[key] for key in keys)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS, help="watches (one job each)")
@@ -512,46 +547,64 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=1, help="seed of the change schedule")
     parser.add_argument(
-        "--quick", action="store_true", help="a sanity run: 500 watches over 3 s, grace 10 s"
+        "--rounds",
+        type=int,
+        default=3,
+        help="runs of each mode, in turn (the bars: the median of the rounds' ratios)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a sanity run: 500 watches over 3 s, grace 10 s, 1 round",
     )
     args = parser.parse_args()
     if args.quick:
-        args.jobs, args.arrival, args.grace = 500, 3.0, 10.0
+        args.jobs, args.arrival, args.grace, args.rounds = 500, 3.0, 10.0, 1
     if args.jobs < 1 or args.arrival <= 0 or args.rate <= 0:
         parser.error("--jobs, --arrival and --rate must be positive")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
 
     ctx = multiprocessing.get_context("spawn")
     print(
         f"{args.jobs:,} watches started over {args.arrival:g} s, each job changed 3 times ~1-3 s "
         f"after its watch starts; {args.rate:g} submits/s on the same client all along; server "
         f"and client in their own processes, a fresh server per run; deadline: the last change "
-        f"+ {args.grace:g} s; python {sys.version.split()[0]}, aiohttp {aiohttp.__version__}"
+        f"+ {args.grace:g} s; {args.rounds} round{'s' if args.rounds > 1 else ''}, the modes in "
+        f"turn, their order rotating; python {sys.version.split()[0]}, aiohttp "
+        f"{aiohttp.__version__}"
     )
-    results: dict[str, dict[str, Any]] = {}
-    for mode in MODES:
-        began = time.perf_counter()
-        results[mode] = result = measure(ctx, mode, args)
-        print(
-            f"  {mode}: client CPU {result['cpu']:.2f} s, done in "
-            f"{time.perf_counter() - began:.1f} s"
-            f"{' (cut short at the deadline)' if result['hit_deadline'] else ''}",
-            flush=True,
-        )
+    rounds: dict[str, list[dict[str, Any]]] = {mode: [] for mode in MODES}
+    for number in range(1, args.rounds + 1):
+        # Rotated by one each round: no mode always runs first, or last.
+        shift = (number - 1) % len(MODES)
+        for mode in MODES[shift:] + MODES[:shift]:
+            began = time.perf_counter()
+            result = measure(ctx, mode, args)
+            result["round"] = number
+            rounds[mode].append(result)
+            print(
+                f"  round {number}, {mode}: client CPU {result['cpu']:.2f} s, done in "
+                f"{time.perf_counter() - began:.1f} s"
+                f"{' (cut short at the deadline)' if result['hit_deadline'] else ''}",
+                flush=True,
+            )
+    for runs in rounds.values():
+        for r in runs:
+            ms = _submit_ms(r)
+            r["submit_p50"] = _percentile(ms, 0.5)
+            r["submit_p99"] = _percentile(ms, 0.99)
+            r["delay_p50"] = _percentile(r["delays"], 0.5) * 1000
+            r["delay_p99"] = _percentile(r["delays"], 0.99) * 1000
 
     def row(label: str, cells: list[str]) -> None:
         print(f"{label:<40}" + "".join(f"{cell:>16}" for cell in cells))
 
+    results = {mode: _median_round(runs) for mode, runs in rounds.items()}
     shown = [results[mode] for mode in MODES]
-    for r in shown:
-        ms = [x * 1000 for x in r["latencies"]]
-        # A submit that never finished counts as the slowest there is.
-        ms += [float("inf")] * (r["unfinished_submits"] + sum(r["submit_errors"].values()))
-        r["submit_p50"] = _percentile(ms, 0.5)
-        r["submit_p99"] = _percentile(ms, 0.99)
-        r["delay_p50"] = _percentile(r["delays"], 0.5) * 1000
-        r["delay_p99"] = _percentile(r["delays"], 0.99) * 1000
     print()
-    row("", list(MODES))
+    row("(the round of median client CPU)", list(MODES))
+    row("round", [f"{r['round']} of {args.rounds}" for r in shown])
     row("connections (server accepted)", [f"{r['connections']:,}" for r in shown])
     row("  peak open at once", [f"{r['peak_connections']:,}" for r in shown])
     row("SSE streams opened", [f"{r['streams']:,}" for r in shown])
@@ -577,7 +630,7 @@ def main() -> None:
     w = results["watch()"]
     ac = results["as_completed"]
     print()
-    print("watch():")
+    print(f"watch() (round {w['round']}, of median client CPU):")
     ended = sum(w["ended"])
     print(f"  watches that ended (saw the terminal state): {ended:,}/{args.jobs:,}")
     print(
@@ -593,65 +646,117 @@ def main() -> None:
         f"  change->watch delay p50/p99: {w['delay_p50']:.1f} / {w['delay_p99']:.1f} ms "
         f"({len(w['delays']):,} changes seen)"
     )
+
+    def errors_of(mode: str, key: str) -> list[tuple[str, int]]:
+        """A mode's errors over all its rounds, the most frequent first."""
+        counts: dict[str, int] = {}
+        for r in rounds[mode]:
+            for error, count in r[key].items():
+                counts[error] = counts.get(error, 0) + count
+        return sorted(counts.items(), key=lambda e: -e[1])
+
+    each = " in all rounds" if args.rounds > 1 else ""
     for mode in ("watch()", "as_completed"):
-        for error, count in sorted(results[mode]["errors"].items(), key=lambda e: -e[1])[:5]:
-            print(f"  {mode} error x{count}: {error}")
+        for error, count in errors_of(mode, "errors")[:5]:
+            print(f"  {mode} error x{count}{each}: {error}")
     for mode in MODES:
-        for error, count in sorted(results[mode]["submit_errors"].items(), key=lambda e: -e[1])[:3]:
-            print(f"  {mode}: submit error x{count}: {error}")
-    print(f"as_completed: {ac['finals']:,}/{args.jobs:,} final states")
+        for error, count in errors_of(mode, "submit_errors")[:3]:
+            print(f"  {mode}: submit error x{count}{each}: {error}")
+    finals = ", ".join(f"{r['finals']:,}" for r in rounds["as_completed"])
+    print(
+        f"as_completed (round {ac['round']}): {ac['finals']:,}/{args.jobs:,} final states"
+        f"{f' (each round: {finals})' if args.rounds > 1 else ''}"
+    )
     fl = results["fan-out floor"]
     print(
-        f"fan-out floor: {sum(fl['ended']):,}/{args.jobs:,} tasks saw their job end; versions "
-        f"due {fl['versions_due']:,}, yielded {fl['versions_seen']:,}; duplicates "
-        f"{fl['duplicates']:,}, gaps {fl['gaps']:,}, missed while starting "
+        f"fan-out floor (round {fl['round']}): {sum(fl['ended']):,}/{args.jobs:,} tasks saw "
+        f"their job end; versions due {fl['versions_due']:,}, yielded {fl['versions_seen']:,}; "
+        f"duplicates {fl['duplicates']:,}, gaps {fl['gaps']:,}, missed while starting "
         f"{fl['missed_starting']:,}, no state {fl['no_state']:,}"
     )
 
     def verdict(ok: bool) -> str:
         return "ok" if ok else "BELOW TARGET"
 
-    base = results["submits only"]
-    changes = w["changes"]
-    per_watch = (w["cpu"] - base["cpu"]) / changes * 1e6
-    per_ac = (ac["cpu"] - base["cpu"]) / changes * 1e6
-    per_floor = (fl["cpu"] - base["cpu"]) / changes * 1e6
-    ratio_submit = w["submit_p99"] / base["submit_p99"]
-    once = (
-        w["duplicates"] + w["gaps"] + w["missed_starting"] + w["stale"] + w["unfinished"] == 0
-        and w["no_state"] == 0
-    )
+    # Every bar from the runs of one round (each ratio against the same round's runs), then the
+    # median of the rounds' ratios.
+    per_round: list[dict[str, float]] = []
+    for base, rw, rac, rfl in zip(*(rounds[mode] for mode in MODES), strict=True):
+        changes = rw["changes"]
+        per_watch = (rw["cpu"] - base["cpu"]) / changes * 1e6
+        per_ac = (rac["cpu"] - base["cpu"]) / changes * 1e6
+        per_floor = (rfl["cpu"] - base["cpu"]) / changes * 1e6
+        per_round.append(
+            {
+                "submit_ratio": _ratio(rw["submit_p99"], base["submit_p99"]),
+                "per_watch": per_watch,
+                "per_ac": per_ac,
+                "per_floor": per_floor,
+                "cpu_ratio": _ratio(per_watch, per_ac),
+                "floor_ratio": _ratio(per_floor, per_ac),
+                "over_floor": _ratio(per_watch, per_floor),
+                "above_floor": per_watch - per_floor,
+            }
+        )
+
+    def median_of(key: str) -> float:
+        return statistics.median(r[key] for r in per_round)
+
+    def each_round(key: str) -> str:
+        return ", ".join(f"{r[key]:.2f}x" for r in per_round)
+
+    watches = rounds["watch()"]
+    peak = max(r["peak_connections"] for r in watches)
+    peaks = ", ".join(f"{r['peak_connections']:,} ({r['connections']:,} opened)" for r in watches)
+    faults = [_faults(r) for r in watches]
+    once = not any(faults)
+    ratio_submit = median_of("submit_ratio")
+    pooled = {
+        mode: _percentile([x for r in rounds[mode] for x in _submit_ms(r)], 0.99)
+        for mode in ("submits only", "watch()")
+    }
+    pooled_ratio = _ratio(pooled["watch()"], pooled["submits only"])
+    pooled_n = {mode: sum(len(_submit_ms(r)) for r in rounds[mode]) for mode in pooled}
+    cpu_ratio = median_of("cpu_ratio")
     print()
-    print("bars (DESIGN.md section 6):")
+    print("bars (DESIGN.md section 6), from each round's own runs:")
     print(
-        f"  connections, peak open at once:  {w['peak_connections']:>8,}    target <= 8       "
-        f"{verdict(w['peak_connections'] <= 8)}   ({w['connections']:,} opened in all)"
+        f"  connections, peak open at once:  {peak:>8,}    target <= 8       "
+        f"{verdict(peak <= 8)}   (the worst round; each round: {peaks})"
     )
     print(
         f"  every version once:              {'yes' if once else 'no':>8}    target yes       "
-        f"{verdict(once)}"
+        f"{verdict(once)}   (in every round; misses and repeats each round: "
+        f"{', '.join(f'{n:,}' for n in faults)})"
     )
     print(
         f"  submit p99 with/without watchers: {ratio_submit:>7.2f}x    target <= 2x      "
-        f"{verdict(ratio_submit <= 2)}   ({w['submit_p99']:.1f} / {base['submit_p99']:.1f} ms)"
+        f"{verdict(ratio_submit <= 2)}   (median of rounds; each round: "
+        f"{each_round('submit_ratio')}; pooled, the p99 of all rounds' submits together: "
+        f"{pooled_ratio:.2f}x, {pooled['watch()']:.1f} / {pooled['submits only']:.1f} ms over "
+        f"{pooled_n['watch()']:,} / {pooled_n['submits only']:,} submits)"
     )
-    cpu_ratio = per_watch / per_ac if per_ac > 0 else float("inf")
     print(
         f"  CPU per update, watch()/as_completed: {cpu_ratio:>4.2f}x  target <= 1.5x    "
-        f"{verdict(cpu_ratio <= 1.5)}   ({per_watch:.0f} / {per_ac:.0f} us per change, "
-        f"over the submits-only run's CPU)"
+        f"{verdict(cpu_ratio <= 1.5)}   (median of rounds; each round: "
+        f"{each_round('cpu_ratio')}; medians {median_of('per_watch'):.0f} / "
+        f"{median_of('per_ac'):.0f} us per change, over the round's submits-only CPU)"
     )
     print(
         f"  (not a bar) the fan-out floor, a task per job woken by a Future per update over "
-        f"watch_jobs(): {per_floor:.0f} us per change, {per_floor / per_ac:.2f}x as_completed; "
-        f"watch() is {per_watch / per_floor:.2f}x the floor, {per_watch - per_floor:+.0f} us "
-        f"per change"
+        f"watch_jobs(): {median_of('per_floor'):.0f} us per change, "
+        f"{median_of('floor_ratio'):.2f}x as_completed; watch() is "
+        f"{median_of('over_floor'):.2f}x the floor, {median_of('above_floor'):+.0f} us per "
+        f"change (medians of rounds)"
     )
-    if w["hit_deadline"] or ended < args.jobs:
-        print(
-            f"  note: the watch() run did not end by itself ({args.jobs - ended:,} watches "
-            f"cancelled at the deadline), so its CPU covers less work than the as_completed run"
-        )
+    for r in watches:
+        short = args.jobs - sum(r["ended"])
+        if r["hit_deadline"] or short:
+            print(
+                f"  note: round {r['round']}'s watch() run did not end by itself ({short:,} "
+                f"watches cancelled at the deadline), so its CPU covers less work than the "
+                f"as_completed run"
+            )
 
 
 if __name__ == "__main__":
