@@ -225,7 +225,7 @@ class CompileoProfile(Profile):
         The API answers at once when its status differs from ``current_status``, else on the
         next change of status or progress, else after ``timeout`` with the unchanged job.
         """
-        params = {"timeout": str(min(300, max(1, math.ceil(timeout))))}
+        params = super().poll_params(job=None, timeout=timeout)  # timeout in 1..300, no "after"
         if job is not None:
             word = job.raw.get("status")
             params["current_status"] = word if isinstance(word, str) else job.status.value

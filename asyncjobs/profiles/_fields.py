@@ -29,6 +29,7 @@ __all__ = [
     "field_time",
     "id_in",
     "list_field",
+    "list_under",
     "nested",
     "snippet",
     "unwrapped",
@@ -251,15 +252,30 @@ def id_in(payload: Any) -> str | None:
     return None
 
 
+def list_under(data: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    """The list under ``key`` of an answer already known to be an object.
+
+    Args:
+        where: What the answer is, to begin the message, e.g. ``"flower queue lengths"``.
+
+    Raises:
+        ProtocolError: the value is missing or not a list.
+    """
+    value = data.get(key)
+    if not isinstance(value, list):
+        raise ProtocolError(f"{where}: expected a list under {key!r}, got {snippet(value)}")
+    return value
+
+
 def list_field(payload: Any, key: str, operation: str) -> list[Any]:
+    """The list under ``key`` of ``operation``'s answer (e.g. a native list page's ``jobs``).
+
+    Raises:
+        ProtocolError: the answer is not an object, or the value is not a list.
+    """
     if not isinstance(payload, dict):
         raise ProtocolError(f"{operation} answer: expected an object, got {snippet(payload)}")
-    value = payload.get(key)
-    if not isinstance(value, list):
-        raise ProtocolError(
-            f"{operation} answer: expected a list under {key!r}, got {snippet(value)}"
-        )
-    return value
+    return list_under(payload, key, f"{operation} answer")
 
 
 # -- error bodies ---------------------------------------------------------------------------

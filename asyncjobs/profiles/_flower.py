@@ -39,11 +39,10 @@ from typing import Any
 
 import attrs
 
-from asyncjobs._exceptions import ProtocolError
 from asyncjobs._models import Job, JobStatus, QueueStats
 
 from ._base import Profile, Route
-from ._fields import as_object, field_id, field_status, field_text, field_time, snippet
+from ._fields import as_object, field_id, field_status, field_text, field_time, list_under, snippet
 
 __all__ = ["FLOWER", "FLOWER_STATES", "FlowerProfile", "parse_flower_task"]
 
@@ -182,12 +181,7 @@ class FlowerProfile(Profile):
     def parse_stats(self, payload: Any) -> QueueStats:
         """The messages waiting in every queue are ``pending``."""
         data = as_object(payload, _API, "the queue lengths")
-        queues = data.get("active_queues")
-        if not isinstance(queues, list):
-            raise ProtocolError(
-                f"{_API} queue lengths: expected a list under 'active_queues', got "
-                f"{snippet(queues)}"
-            )
+        queues = list_under(data, "active_queues", f"{_API} queue lengths")
         waiting = 0
         for queue in queues:
             messages = queue.get("messages") if isinstance(queue, dict) else None

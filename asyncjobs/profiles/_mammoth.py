@@ -30,7 +30,16 @@ from asyncjobs._exceptions import ProtocolError
 from asyncjobs._models import Job, JobStatus
 
 from ._base import Profile, Route
-from ._fields import as_object, field_id, field_status, field_text, field_time, snippet, unwrapped
+from ._fields import (
+    as_object,
+    field_id,
+    field_status,
+    field_text,
+    field_time,
+    list_under,
+    snippet,
+    unwrapped,
+)
 
 __all__ = ["MAMMOTH", "MAMMOTH_STATUSES", "MammothProfile", "mammoth_failure_reason"]
 
@@ -120,11 +129,7 @@ class MammothProfile(Profile):
     def parse_many(self, payload: Any, *, job_ids: Sequence[str]) -> tuple[list[Job], list[str]]:
         """Read ``{"jobs": [...]}``; requested ids it leaves out are the ones not found."""
         data = as_object(payload, _API, 'a {"jobs": [...]} object')
-        items = data.get("jobs")
-        if not isinstance(items, list):
-            raise ProtocolError(
-                f"{_API} batch answer: expected a list under 'jobs', got {snippet(items)}"
-            )
+        items = list_under(data, "jobs", f"{_API} batch answer")
         jobs = [self.parse_job(item) for item in items]
         seen = {job.id for job in jobs}
         return jobs, [job_id for job_id in job_ids if job_id not in seen]
