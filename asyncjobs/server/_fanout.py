@@ -59,13 +59,10 @@ class Fanout:
     # -- subscribers ---------------------------------------------------------------------------
 
     def subscribe(
-        self,
-        subscriber: Subscriber,
-        *,
-        job_ids: Iterable[str] = (),
-        scope: Scope | None = None,
+        self, subscriber: Subscriber, job_ids: Iterable[str], scope: Scope | None
     ) -> None:
-        """Index ``subscriber`` under ``job_ids`` and ``scope`` (see ``JobStore.subscribe``).
+        """Index ``subscriber`` under ``job_ids`` and ``scope`` (see ``JobStore.subscribe``,
+        which has the defaults).
 
         Raises:
             ValueError: ``subscriber`` is already subscribed.

@@ -294,7 +294,7 @@ class JobStore:
         Raises:
             ValueError: ``subscriber`` is already subscribed.
         """
-        self._fanout.subscribe(subscriber, job_ids=job_ids, scope=scope)
+        self._fanout.subscribe(subscriber, job_ids, scope)
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         """Stop publishing to ``subscriber`` (idempotent)."""

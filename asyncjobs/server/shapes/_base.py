@@ -70,7 +70,9 @@ class Shape:
     A subclass sets :attr:`name` (and :attr:`words` when the API has its own status words),
     and defines :meth:`base_path` and :meth:`add_to`; it overrides :meth:`authenticate`,
     :meth:`error_response`, :meth:`id_factory` and :meth:`check_options` where the API
-    differs from the defaults (bearer tokens, native JSON errors, UUID ids, no options).
+    differs from the defaults (bearer tokens, native JSON errors, UUID ids, no options), sets
+    :attr:`LIVE_TRANSPORTS` when the API has fewer live-update transports than the server, and
+    overrides :meth:`setup` to make its own state.
 
     Args:
         service: The job operations (ownership, state rules, runner).
@@ -93,6 +95,9 @@ class Shape:
     """The API's other words and the status they stand for (set with :meth:`set_status`)."""
     OPTIONS: ClassVar[frozenset[str]] = frozenset()
     """The option names the shape accepts."""
+    LIVE_TRANSPORTS: ClassVar[frozenset[str] | None] = None
+    """The live-update transports the API has (:attr:`transports` keeps only these of those
+    the server offers); None: whichever the server offers."""
 
     def __init__(
         self,
@@ -107,9 +112,20 @@ class Shape:
         self.store = service.store
         self.streams = streams
         self.transports = frozenset(transports)
+        if self.LIVE_TRANSPORTS is not None:
+            self.transports &= self.LIVE_TRANSPORTS
         self._words: dict[str, tuple[JobStatus, str]] = {}
         # Follows every job, to forget a word override once its job's status changes.
         self.store.subscribe(self, scope=EVERYONE)
+        self.setup()
+
+    def setup(self) -> None:
+        """Make the shape's own state and check its own options: the last step of
+        ``__init__``, once :attr:`options` is checked (a subclass's hook; nothing by default).
+
+        Raises:
+            ValueError: a bad option value.
+        """
 
     # -- the store's Subscriber ---------------------------------------------------------------
 

@@ -24,7 +24,7 @@ import collections
 import json
 import math
 import time
-from collections.abc import Callable, Collection, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any, ClassVar
 
 from aiohttp import web
@@ -32,9 +32,7 @@ from aiohttp import web
 from asyncjobs._models import JobStatus
 from asyncjobs.server._errors import ApiError
 from asyncjobs.server._json import dumps
-from asyncjobs.server._service import JobService
 from asyncjobs.server._snapshot import Owner, Snapshot, utc_now
-from asyncjobs.server._sse import StreamHub
 
 from ._base import Handler, Shape, naive_time
 from ._compileo_stream import CompileoStream
@@ -54,15 +52,8 @@ class CompileoShape(Shape):
     }
     OPTIONS: ClassVar[frozenset[str]] = frozenset({"rate_limit"})
 
-    def __init__(
-        self,
-        service: JobService,
-        streams: StreamHub,
-        *,
-        transports: Collection[str] = (),
-        options: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(service, streams, transports=transports, options=options)
+    def setup(self) -> None:
+        """Check the ``rate_limit`` option: ``(requests, seconds)``."""
         limit = self.options.get("rate_limit")
         self._limit: tuple[int, float] | None = None
         if limit is not None:

@@ -61,7 +61,7 @@ import base64
 import binascii
 import hmac
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from aiohttp import web
@@ -69,9 +69,7 @@ from aiohttp import web
 from asyncjobs._models import JobStatus
 from asyncjobs.server._errors import ApiError
 from asyncjobs.server._json import dumps
-from asyncjobs.server._service import JobService
 from asyncjobs.server._snapshot import Owner, Snapshot
-from asyncjobs.server._sse import StreamHub
 
 from ._base import CELERY_WORDS
 from ._flower_arguments import bool_argument, paging, task_args
@@ -103,17 +101,13 @@ class FlowerShape(FlowerView):
         {"tasks", "visibility_delay", "receive_delay", "start_delay", "basic_auth"}
     )
 
-    def __init__(
-        self,
-        service: JobService,
-        streams: StreamHub,
-        *,
-        transports: Collection[str] = (),
-        options: Mapping[str, Any] | None = None,
-    ) -> None:
+    LIVE_TRANSPORTS: ClassVar[frozenset[str] | None] = frozenset()
+    """No live-update transport: clients of this API poll."""
+
+    def setup(self) -> None:
+        """The checked options as attributes; no task seen yet."""
         self._meta: dict[str, TaskMeta] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
-        super().__init__(service, streams, transports=(), options=options)
         self.visibility_delay: float = self.options["visibility_delay"]
         self.registered: frozenset[str] = self.options["tasks"]
         self._credentials: frozenset[str] | None = self.options["basic_auth"]

@@ -24,7 +24,7 @@ import base64
 import http
 import json
 import secrets
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -33,9 +33,7 @@ from aiohttp import web
 from asyncjobs._models import JobStatus
 from asyncjobs.server._errors import ApiError
 from asyncjobs.server._json import dumps
-from asyncjobs.server._service import JobService
 from asyncjobs.server._snapshot import EVERYONE, Owner, Snapshot, utc_now
-from asyncjobs.server._sse import StreamHub
 
 from ._base import Shape, naive_time
 
@@ -76,17 +74,12 @@ class JobManagementShape(Shape):
 
     name: ClassVar[str] = "job-management"
 
-    def __init__(
-        self,
-        service: JobService,
-        streams: StreamHub,
-        *,
-        transports: Collection[str] = (),
-        options: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(service, streams, transports=transports, options=options)
-        self.issued: dict[str, str] = {}
-        """Tokens issued by ``/auth/login`` and the user name each stands for."""
+    issued: dict[str, str]
+    """Tokens issued by ``/auth/login`` and the user name each stands for."""
+
+    def setup(self) -> None:
+        """No token issued yet."""
+        self.issued = {}
 
     @classmethod
     def base_path(cls, options: Mapping[str, Any]) -> str:

@@ -48,7 +48,7 @@ import math
 import random
 import string
 import traceback
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -57,9 +57,7 @@ from aiohttp import web
 from asyncjobs._models import JobStatus
 from asyncjobs.server._errors import ApiError
 from asyncjobs.server._json import dumps
-from asyncjobs.server._service import JobService
 from asyncjobs.server._snapshot import Owner, Snapshot
-from asyncjobs.server._sse import StreamHub
 
 from ._base import Shape
 
@@ -187,18 +185,14 @@ class RayShape(Shape):
         JobStatus.CANCELLED: "STOPPED",
     }
 
-    def __init__(
-        self,
-        service: JobService,
-        streams: StreamHub,
-        *,
-        transports: Collection[str] = (),
-        options: Mapping[str, Any] | None = None,
-    ) -> None:
+    LIVE_TRANSPORTS: ClassVar[frozenset[str] | None] = frozenset()
+    """No live-update transport: clients of this API poll."""
+
+    def setup(self) -> None:
+        """No Ray job id given yet."""
         self._ray_ids: dict[str, str] = {}
         self._by_ray_id: dict[str, str] = {}
         self._next_ray_id = 2  # Ray's first submitted job is 02000000
-        super().__init__(service, streams, transports=(), options=options)
 
     @classmethod
     def base_path(cls, options: Mapping[str, Any]) -> str:
