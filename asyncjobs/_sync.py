@@ -15,13 +15,13 @@ import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import CancelledError
-from types import TracebackType
 from typing import Any, Literal, TypeVar, overload
 
 import aiohttp
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from ._client import Client
+from ._closing import ClosedOnExit
 from ._hooks import Hooks
 from ._models import CleanupResult, Job, JobStatus, QueueStats, WatchTransport
 from ._sync_iter import SyncIterator
@@ -36,7 +36,7 @@ T = TypeVar("T")
 _CLOSED_MESSAGE = "this SyncClient is closed: create a new one (or use it inside its `with` block)"
 
 
-class SyncClient:
+class SyncClient(ClosedOnExit):
     """The blocking twin of :class:`Client`: the same methods, without ``await``.
 
     ::
@@ -159,17 +159,6 @@ class SyncClient:
         with contextlib.suppress(RuntimeError):  # already stopped
             self._portal.call(self._portal.stop, True)
         self._portal_cm.__exit__(None, None, None)
-
-    def __enter__(self) -> SyncClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- plumbing --------------------------------------------------------------------------
 

@@ -7,7 +7,6 @@ import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future
-from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 import anyio
@@ -15,6 +14,8 @@ import attrs
 from anyio.abc import TaskStatus
 from anyio.from_thread import BlockingPortal
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from ._closing import ClosedOnExit
 
 __all__ = ["SyncIterator"]
 
@@ -92,7 +93,7 @@ class _Driver(Generic[T]):
             return None
 
 
-class SyncIterator(Iterator[T]):
+class SyncIterator(Iterator[T], ClosedOnExit):
     """A plain iterator over an async iterator of :class:`Client`, driven in the portal's loop.
 
     The async iterator runs from start to end inside one task of the loop, and advances only
@@ -151,17 +152,6 @@ class SyncIterator(Iterator[T]):
             self._driver.finished.wait()
         if self._on_close is not None:
             self._on_close(self)
-
-    def __enter__(self) -> SyncIterator[T]:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __del__(self) -> None:
         # Dropped without close(), e.g. by a `break`: close it. (In the loop's own thread, a

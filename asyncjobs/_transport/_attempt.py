@@ -18,7 +18,6 @@ from asyncjobs._exceptions import TransportError
 
 from ._errors import FOREIGN_ERRORS, translate_error
 from ._observe import observed
-from ._redirects import send_following_redirects
 from ._response import Response
 
 if TYPE_CHECKING:
@@ -85,14 +84,12 @@ async def _attempt_plain(
     client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=limit)
     try:
         async with asyncio.timeout(limit), slots:
-            raw = await send_following_redirects(
+            raw = await http.send(
                 session,
                 method,
                 url,
                 data=data,
                 call_headers=call_headers,
-                headers_for=http.headers,
-                origin=http.origin,
                 client_timeout=client_timeout,
             )
             async with raw:

@@ -33,7 +33,7 @@ from asyncjobs.profiles import Profile, Route
 from ._attempt import send_attempt
 from ._errors import nothing_sent, translate_error
 from ._pause import PauseGate
-from ._redirects import MAX_REDIRECTS
+from ._redirects import MAX_REDIRECTS, send_following_redirects
 from ._response import PAUSE_STATUSES, Response, api_error, transient
 from ._retry import RetryPolicy, parse_retry_after
 from ._session import Connections
@@ -169,6 +169,31 @@ class HTTPClient:
                 if credentials or name not in self._credentials:
                     headers[name] = value
         return headers
+
+    async def send(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: URL,
+        *,
+        data: bytes | None,
+        call_headers: Mapping[str, str],
+        client_timeout: aiohttp.ClientTimeout,
+    ) -> aiohttp.ClientResponse:
+        """Send one request through ``session`` with this client's :meth:`headers`, following
+        its redirects; credentials go only to :attr:`origin` (see
+        :func:`._redirects.send_following_redirects`). No timeout, retry or error translation:
+        the callers add theirs."""
+        return await send_following_redirects(
+            session,
+            method,
+            url,
+            data=data,
+            call_headers=call_headers,
+            headers_for=self.headers,
+            origin=self.origin,
+            client_timeout=client_timeout,
+        )
 
     def url_for(
         self,

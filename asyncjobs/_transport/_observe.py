@@ -6,6 +6,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import attrs
 from yarl import URL
 
 from asyncjobs._exceptions import ProtocolError, TransportError
@@ -34,19 +35,17 @@ async def observed(
     The response hook gets the status (``status_of`` the result) or the TransportError or
     ProtocolError the attempt raised; an attempt cancelled by its caller fires none.
     """
+    request = RequestEvent(
+        method=method,
+        path=path,
+        route=route,
+        url=str(url),
+        operation=operation,
+        attempt=attempt,
+        long_lived=long_lived,
+    )
     if hooks.request:
-        hooks.emit(
-            hooks.request,
-            RequestEvent(
-                method=method,
-                path=path,
-                route=route,
-                url=str(url),
-                operation=operation,
-                attempt=attempt,
-                long_lived=long_lived,
-            ),
-        )
+        hooks.emit(hooks.request, request)
     started_at = time.time()
     begun = time.monotonic()
     status: int | None = None
@@ -59,20 +58,13 @@ async def observed(
         raise
     finally:
         if hooks.response and (status is not None or error is not None):
-            hooks.emit(
-                hooks.response,
-                ResponseEvent(
-                    method=method,
-                    path=path,
-                    route=route,
-                    url=str(url),
-                    operation=operation,
-                    attempt=attempt,
-                    status=status,
-                    error=error,
-                    started_at=started_at,
-                    elapsed=time.monotonic() - begun,
-                    long_lived=long_lived,
-                ),
+            # The response event repeats every field of the request event, then adds its own.
+            response = ResponseEvent(
+                **attrs.asdict(request, recurse=False),
+                status=status,
+                error=error,
+                started_at=started_at,
+                elapsed=time.monotonic() - begun,
             )
+            hooks.emit(hooks.response, response)
     return result

@@ -17,7 +17,6 @@ from asyncjobs._urls import build_url, fill_path
 from ._errors import FOREIGN_ERRORS, translate_error
 from ._http import HTTPClient, json_body
 from ._observe import observed
-from ._redirects import send_following_redirects
 from ._response import PAUSE_STATUSES, Response
 from ._retry import parse_retry_after
 
@@ -83,14 +82,12 @@ async def open_stream(
         async def send() -> aiohttp.ClientResponse:
             try:
                 async with asyncio.timeout(http.timeout):
-                    return await send_following_redirects(
+                    return await http.send(
                         session,
                         verb,
                         url,
                         data=data,
                         call_headers=call_headers,
-                        headers_for=http.headers,
-                        origin=http.origin,
                         client_timeout=client_timeout,
                     )
             except FOREIGN_ERRORS as exc:

@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import IO, Protocol
 
 from asyncjobs import Job, JobStatus
+from asyncjobs._closing import ClosedOnExit
 
 from ._format import (
     format_progress,
@@ -42,7 +43,7 @@ class JobView(Protocol):
     ) -> None: ...
 
 
-class PlainView:
+class PlainView(ClosedOnExit):
     """One line per visible change (status, progress or message), for logs and pipes.
 
     Args:
@@ -94,16 +95,12 @@ class PlainView:
         self._stream.flush()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
+        """Finish the view (what ``with`` does on leaving): flush what was written."""
         self._stream.flush()
 
 
-class JsonView:
+class JsonView(ClosedOnExit):
     """Each state as one JSON object on its own line (``--json``)."""
 
     def __init__(self, stream: IO[str] | None = None) -> None:
@@ -113,16 +110,8 @@ class JsonView:
         """Write the job as a JSON line."""
         write_json(job_to_json(job), self._stream)
 
-    def __enter__(self) -> JsonView:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        return None
+    def close(self) -> None:
+        """Finish the view: nothing to do, each line is written whole."""
 
 
 def print_plain_summary(

@@ -7,7 +7,6 @@ in a ``try`` and falls back to the plain views of :mod:`._plain`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from types import TracebackType
 from typing import Any
 
 from rich import box
@@ -19,6 +18,7 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from asyncjobs import Job, JobStatus
+from asyncjobs._closing import ClosedOnExit
 
 from ._format import STATUS_ICONS, Tally, format_seconds, job_duration, job_outcome
 
@@ -182,7 +182,7 @@ class _JobProgress(Progress):
             yield _footer(self._tally())
 
 
-class RichView:
+class RichView(ClosedOnExit):
     """One live bar per job: icon, name, bar, percentage, status and message, elapsed time.
 
     Args:
@@ -235,12 +235,8 @@ class RichView:
         self._progress.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
+        """Finish the view (what ``with`` does on leaving): draw the bars once more, then stop."""
         self._progress.refresh()
         self._progress.stop()
 
