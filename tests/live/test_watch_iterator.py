@@ -143,7 +143,9 @@ async def test_the_timeout_comes_after_the_states_that_arrived_before_it(
         ),  # type: ignore[union-attr]
         message="the change never reached the hub",
     )
-    await asyncio.sleep(0.4)  # the deadline passes with the change still kept
+    (viewer,) = listeners(client, job.id)
+    # The deadline passes with the change still kept (the watch's timer marks it expired).
+    await wait_until(lambda: viewer.expired, message="the watch's deadline never passed")  # type: ignore[attr-defined]
     assert (await next_within(watch, "the kept change")).version == moved.version
     with pytest.raises(JobTimeoutError) as caught:
         await bounded(anext(watch), "the timeout")
