@@ -1,4 +1,5 @@
-"""Helpers of the live tests: short tunings, counting the client's own tasks, bounded waits.
+"""Helpers of the live tests: short tunings, counting the client's own tasks, bounded waits,
+the hub's listeners of a job.
 
 Every wait in a test is bounded and fails with a message naming what did not happen
 (:func:`wait_until`, :func:`within`, :func:`next_within`): a lost update fails its test in
@@ -10,11 +11,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 
 from asyncjobs._tuning import TUNING
+
+if TYPE_CHECKING:
+    from asyncjobs import Client
 
 _T = TypeVar("_T")
 
@@ -142,3 +146,9 @@ def act_when(
         action()
 
     return asyncio.ensure_future(run())
+
+
+def hub_listeners(client: Client, job_id: str) -> list[object]:
+    """The listeners the client's hub holds for a job (none when it does not follow it)."""
+    entry = client._hub._entries.get(job_id)
+    return [] if entry is None else list(entry.listeners)

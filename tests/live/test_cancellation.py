@@ -11,19 +11,13 @@ import asyncio
 import gc
 
 import pytest
-from _live_helpers import assert_no_new_tasks, bounded, client_tasks, wait_until
+from _live_helpers import assert_no_new_tasks, bounded, client_tasks, hub_listeners, wait_until
 
 from asyncjobs import Client, JobFailedError, JobStatus, JobTimeoutError
 from asyncjobs._tuning import TUNING
 from asyncjobs.testing import JobServer
 
 pytestmark = pytest.mark.anyio
-
-
-def hub_listeners(client: Client, job_id: str) -> list[object]:
-    """The listeners the client's hub holds for a job (none when it does not follow it)."""
-    entry = client._hub._entries.get(job_id)
-    return [] if entry is None else list(entry.listeners)
 
 
 async def test_cancelling_wait_for_job_ends_its_tasks_and_its_stream(

@@ -9,17 +9,19 @@ import asyncio
 import collections.abc
 
 import pytest
-from _live_helpers import assert_no_new_tasks, bounded, client_tasks, next_within, wait_until
+from _live_helpers import (
+    assert_no_new_tasks,
+    bounded,
+    client_tasks,
+    hub_listeners,
+    next_within,
+    wait_until,
+)
 
 from asyncjobs import Client, JobStatus, JobTimeoutError
 from asyncjobs.testing import JobServer
 
 pytestmark = pytest.mark.anyio
-
-
-def listeners(client: Client, job_id: str) -> list[object]:
-    entry = client._hub._entries.get(job_id)
-    return [] if entry is None else list(entry.listeners)
 
 
 async def test_it_is_an_async_generator_and_subscribes_only_when_iterated(
@@ -28,12 +30,12 @@ async def test_it_is_an_async_generator_and_subscribes_only_when_iterated(
     job = server.create_job(status="running")
     watch = client.watch(job.id)
     assert isinstance(watch, collections.abc.AsyncGenerator)
-    assert listeners(client, job.id) == []
+    assert hub_listeners(client, job.id) == []
     first = await next_within(watch, "the current state")
     assert first.version == job.version
-    assert len(listeners(client, job.id)) == 1
+    assert len(hub_listeners(client, job.id)) == 1
     await watch.aclose()
-    assert listeners(client, job.id) == []
+    assert hub_listeners(client, job.id) == []
     assert await bounded(anext(watch, None), "the end of a closed watch") is None
 
 
@@ -65,7 +67,7 @@ async def test_break_unsubscribes_within_a_loop_turn_without_a_task(
     # No collection needed: the watch went away with the loop's reference to it, and lets
     # go of the hub at the next loop turn.
     await asyncio.sleep(0)
-    assert listeners(client, job.id) == []
+    assert hub_listeners(client, job.id) == []
     await assert_no_new_tasks(before)
 
 
@@ -82,12 +84,12 @@ async def test_a_consumer_cancelled_while_waiting_unsubscribes(
 
     consumer = asyncio.ensure_future(consume())
     await bounded(started.wait(), "the first state")
-    assert len(listeners(client, job.id)) == 1
+    assert len(hub_listeners(client, job.id)) == 1
     consumer.cancel()
     with pytest.raises(asyncio.CancelledError):
         await bounded(consumer, "the cancelled consumer")
     await asyncio.sleep(0)
-    assert listeners(client, job.id) == []  # the watch went away with the task's frame
+    assert hub_listeners(client, job.id) == []  # the watch went away with the task's frame
     await assert_no_new_tasks(before | {consumer})
 
 
@@ -106,7 +108,7 @@ async def test_a_wait_cancelled_by_its_caller_loses_no_state(
     done = server.update_job(job.id, status="completed")
     assert (await next_within(watch, "the end")).version == done.version
     assert await bounded(anext(watch, None), "the end") is None
-    assert listeners(client, job.id) == []
+    assert hub_listeners(client, job.id) == []
 
 
 async def test_closing_a_watch_that_never_started_makes_it_empty(
@@ -116,7 +118,7 @@ async def test_closing_a_watch_that_never_started_makes_it_empty(
     watch = client.watch(job.id)
     await watch.aclose()
     assert await bounded(anext(watch, None), "the end") is None
-    assert listeners(client, job.id) == []
+    assert hub_listeners(client, job.id) == []
 
 
 async def test_athrow_ends_the_watch_with_the_exception(server: JobServer, client: Client) -> None:
@@ -125,7 +127,7 @@ async def test_athrow_ends_the_watch_with_the_exception(server: JobServer, clien
     assert (await watch.asend(None)).id == job.id
     with pytest.raises(KeyError):
         await watch.athrow(KeyError("stop"))
-    assert listeners(client, job.id) == []
+    assert hub_listeners(client, job.id) == []
     assert await bounded(anext(watch, None), "the end") is None
 
 
@@ -143,7 +145,7 @@ async def test_the_timeout_comes_after_the_states_that_arrived_before_it(
         ),  # type: ignore[union-attr]
         message="the change never reached the hub",
     )
-    (viewer,) = listeners(client, job.id)
+    (viewer,) = hub_listeners(client, job.id)
     # The deadline passes with the change still kept (the watch's timer marks it expired).
     await wait_until(lambda: viewer.expired, message="the watch's deadline never passed")  # type: ignore[attr-defined]
     assert (await next_within(watch, "the kept change")).version == moved.version
@@ -151,7 +153,7 @@ async def test_the_timeout_comes_after_the_states_that_arrived_before_it(
         await bounded(anext(watch), "the timeout")
     assert caught.value.job_id == job.id
     assert caught.value.job is not None and caught.value.job.status is JobStatus.RUNNING
-    assert listeners(client, job.id) == []
+    assert hub_listeners(client, job.id) == []
     assert await bounded(anext(watch, None), "the end") is None
 
 
@@ -163,7 +165,7 @@ async def test_a_waiting_consumer_gets_the_timeout_and_the_watch_lets_go(
     await next_within(watch, "the current state")
     with pytest.raises(JobTimeoutError):
         await bounded(anext(watch), "the timeout")
-    assert listeners(client, job.id) == []
+    assert hub_listeners(client, job.id) == []
 
 
 async def test_a_watch_on_a_closed_client_raises_when_iterated(server: JobServer) -> None:
